@@ -1,0 +1,34 @@
+"""Paths used across the package, notebooks and Makefile, defined in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("RECASKETCH_DATA_DIR", PROJ_ROOT / "data"))
+SAMPLE_DIR = DATA_DIR / "sample"
+REAL_DIR = DATA_DIR / "sketchfab"
+SYNTHETIC_FULL_DIR = DATA_DIR / "synthetic-full"
+RESULTS_DIR = DATA_DIR / "results"
+
+LIKES_FILE = "model_likes_anon.psv"
+FEATURES_FILE = "model_feats.psv"
+TRUTH_FILE = "ground_truth.psv"
+
+#: Where each named dataset lives. Notebooks pick one with ``RECASKETCH_DATA``.
+DATASETS = {
+    "sample": SAMPLE_DIR,
+    "sketchfab": REAL_DIR,
+    "synthetic-full": SYNTHETIC_FULL_DIR,
+}
+
+
+def dataset_dir(name: str) -> Path:
+    """Return the folder holding dataset ``name`` (one of :data:`DATASETS`)."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown dataset {name!r}; choose one of {sorted(DATASETS)}."
+        ) from None
