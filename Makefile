@@ -1,0 +1,88 @@
+# recasketch — every result in this repo is regenerated from here.
+# `make` alone lists the targets. Each target builds .venv from the pinned lock when it is missing.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+## Data for `make results`: sample | sketchfab | synthetic-full
+DATA ?= synthetic-full
+NOTEBOOKS := $(sorted $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+# One BLAS thread per process: implicit's ALS is multithreaded itself and warns otherwise.
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: help venv test run notebooks data sample synthetic-full results bench bench-grid html lock clean
+
+help: ## Show this list of targets
+	@echo "recasketch — make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv from the pinned lock (requirements.lock)
+
+test: $(STAMP) ## Run the unit tests, then re-execute the notebooks under nbval
+	$(PY) -m pytest tests --doctest-modules recasketch
+	@if [ -n "$(NOTEBOOKS)" ]; then \
+		RECASKETCH_DATA=sample RECASKETCH_BUDGET=ci $(PY) -m pytest --nbval-lax -p no:randomly $(NOTEBOOKS); \
+	fi
+
+run: $(STAMP) ## Execute every notebook top to bottom on the synthetic sample (commits-ready outputs)
+	@if [ -z "$(NOTEBOOKS)" ]; then \
+		$(PY) -m recasketch.synthetic --preset sample --stats; \
+	else \
+		RECASKETCH_DATA=sample RECASKETCH_BUDGET=ci $(PY) -m recasketch.execute --inplace $(NOTEBOOKS); \
+	fi
+
+notebooks: run ## Same as `make run`: refresh the committed notebook outputs
+
+data: $(STAMP) ## Download the real Sketchfab crawl into data/sketchfab/ (needs internet)
+	$(PY) -m recasketch.data download
+
+sample: $(STAMP) ## Regenerate the committed synthetic sample in data/sample/
+	$(PY) -m recasketch.synthetic --preset sample --out data/sample --stats
+
+synthetic-full: $(STAMP) ## Write the full-size synthetic dataset to data/synthetic-full/ (not committed)
+	$(PY) -m recasketch.synthetic --preset full --stats --out data/synthetic-full
+
+results: $(STAMP) ## Execute the notebooks at full budget on DATA=..., into data/results/<DATA>/
+	@if [ "$(DATA)" = "synthetic-full" ] && [ ! -f data/synthetic-full/model_likes_anon.psv ]; then \
+		$(MAKE) synthetic-full; fi
+	RECASKETCH_DATA=$(DATA) RECASKETCH_BUDGET=full $(PY) -m recasketch.execute \
+		--out data/results/$(DATA) $(NOTEBOOKS)
+
+bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods (full preset)
+	$(PY) -m recasketch.bench
+
+bench-grid: $(STAMP) ## Time the post's full ALS grid (180 combinations x epochs 2..38) on the full preset
+	$(PY) -m recasketch.bench grid
+
+html: $(STAMP) ## Render the executed notebooks as an HTML tutorial in site/
+	$(PY) -m jupyter nbconvert --to html --output-dir site $(NOTEBOOKS)
+
+lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
+	rm -rf /tmp/recasketch-lock && $(PYTHON) -m venv /tmp/recasketch-lock
+	/tmp/recasketch-lock/bin/pip install --quiet --upgrade pip
+	/tmp/recasketch-lock/bin/pip install --quiet -e '.[dev]'
+	{ echo "# Pinned environment for recasketch (Python 3.11). Regenerate with 'make lock'."; \
+	  echo "# Install: pip install -r requirements.lock && pip install --no-deps -e ."; \
+	  /tmp/recasketch-lock/bin/pip freeze --exclude-editable; } > requirements.lock
+
+clean: ## Remove the virtual environment and caches (keeps data)
+	rm -rf $(VENV) .pytest_cache .hypothesis site
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
