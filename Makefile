@@ -39,7 +39,7 @@ venv: $(STAMP) ## Create .venv from the pinned lock (requirements.lock)
 test: $(STAMP) ## Run the unit tests, then re-execute the notebooks under nbval
 	$(PY) -m pytest tests --doctest-modules recasketch
 	@if [ -n "$(NOTEBOOKS)" ]; then \
-		RECASKETCH_DATA=sample RECASKETCH_BUDGET=ci $(PY) -m pytest --nbval-lax -p no:randomly $(NOTEBOOKS); \
+		RECASKETCH_DATA=sample RECASKETCH_BUDGET=ci $(PY) -m pytest --nbval-lax $(NOTEBOOKS); \
 	fi
 
 run: $(STAMP) ## Execute every notebook top to bottom on the synthetic sample (commits-ready outputs)

@@ -1,0 +1,182 @@
+"""The figures the notebooks show.
+
+Every function takes the tidy frames that :mod:`recasketch.tuning` returns
+(``epoch``, ``metric``, ``split``, ``value`` plus parameter columns), draws on
+matplotlib axes (new ones unless ``ax`` is given) and returns the figure or axes,
+so a notebook cell is one call.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+__all__ = [
+    "plot_grid_heatmaps",
+    "plot_grid_traces",
+    "plot_learning_curve",
+    "plot_scores",
+]
+
+_SPLIT_COLORS = {"train": "tab:blue", "test": "tab:orange"}
+_METRIC_LABELS = {"p@k": "precision@{k}", "mse": "MSE"}
+
+
+def _label(metric: str, k: int) -> str:
+    return _METRIC_LABELS.get(metric, metric).format(k=k)
+
+
+def plot_learning_curve(
+    curve: pd.DataFrame,
+    k: int = 5,
+    reference: Mapping | None = None,
+    title: str | None = None,
+):
+    """Train and test precision@k and MSE against epochs, side by side.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        One learning curve (from :func:`recasketch.tuning.learning_curve`, or the
+        rows of one combination of a grid).
+    k : int, default=5
+        For the axis label.
+    reference : mapping, default=None
+        Figures to mark for comparison, keyed by ``(metric, split)`` with values
+        ``(epoch, value)`` or ``(epoch, value, label)``, e.g. the post's
+        ``{("p@k", "test"): (22, 0.04761, "post 1, real crawl")}``.
+    title : str, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for ax, metric in zip(axes, ("p@k", "mse")):
+        part = curve[curve["metric"] == metric]
+        if part.empty:
+            raise ValueError(f"The curve has no {metric!r} rows; pass a learning_curve result.")
+        for split, rows in part.groupby("split", sort=False):
+            ax.plot(rows["epoch"], rows["value"], marker="o", ms=3, label=split,
+                    color=_SPLIT_COLORS.get(split))
+        for (ref_metric, split), spec in (reference or {}).items():
+            if ref_metric != metric:
+                continue
+            epoch, value, *label = spec
+            ax.scatter([epoch], [value], marker="*", s=160, zorder=5, edgecolor="black",
+                       color=_SPLIT_COLORS.get(split, "grey"),
+                       label=label[0] if label else f"{split}, reference")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(_label(metric, k))
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _param_columns(results: pd.DataFrame) -> list[str]:
+    return [c for c in results.columns if c not in ("epoch", "metric", "split", "value")]
+
+
+def plot_grid_traces(
+    results: pd.DataFrame,
+    metric: str = "p@k",
+    split: str = "test",
+    k: int = 5,
+    highlight: int = 5,
+    ax=None,
+):
+    """Every combination's learning curve on one axes, faded by rank.
+
+    The best combination (by its best value over epochs) is drawn darkest; the
+    ``highlight`` best are labelled with their parameters.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    params = _param_columns(results)
+    part = results[(results["metric"] == metric) & (results["split"] == split)]
+    if part.empty:
+        raise ValueError(f"No rows with metric={metric!r} and split={split!r}.")
+    best = part.groupby(params, dropna=False)["value"].agg("min" if metric == "mse" else "max")
+    order = best.sort_values(ascending=(metric == "mse")).index
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    n = len(order)
+    cmap = plt.get_cmap("viridis_r")
+    for rank in range(n - 1, -1, -1):  # worst first, so the best ends on top
+        key = order[rank]
+        key = key if isinstance(key, tuple) else (key,)
+        rows = part
+        for name, value in zip(params, key):
+            rows = rows[rows[name] == value]
+        strength = 1.0 - rank / max(n, 1)
+        label = ", ".join(f"{p}={v:g}" if isinstance(v, float) else f"{p}={v}"
+                          for p, v in zip(params, key)) if rank < highlight else None
+        ax.plot(rows["epoch"], rows["value"], color=cmap(strength), alpha=0.15 + 0.85 * strength**3,
+                lw=2.0 if rank == 0 else 1.0, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{split} {_label(metric, k)}")
+    ax.set_title(f"{n} combinations, darker = better")
+    ax.grid(alpha=0.3)
+    if highlight:
+        ax.legend(fontsize="small", frameon=False, loc="best")
+    return ax
+
+
+def plot_grid_heatmaps(
+    results: pd.DataFrame,
+    rows: str = "regularization",
+    cols: str = "alpha",
+    facet: str = "factors",
+    metric: str = "p@k",
+    split: str = "test",
+    k: int = 5,
+):
+    """Heat maps of the best ``metric`` over epochs, ``rows`` x ``cols``, one per ``facet`` value.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    part = results[(results["metric"] == metric) & (results["split"] == split)]
+    for name in (rows, cols, facet):
+        if name not in part.columns:
+            raise ValueError(f"The results have no parameter column {name!r}.")
+    agg = "min" if metric == "mse" else "max"
+    best = part.groupby([facet, rows, cols])["value"].agg(agg).reset_index()
+    facets = sorted(best[facet].unique())
+    vmin, vmax = best["value"].min(), best["value"].max()
+    fig, axes = plt.subplots(1, len(facets), figsize=(3.6 * len(facets) + 1, 3.6),
+                             constrained_layout=True, squeeze=False)
+    for i, (ax, value) in enumerate(zip(axes[0], facets)):
+        table = best[best[facet] == value].pivot(index=rows, columns=cols, values="value")
+        sns.heatmap(table, ax=ax, vmin=vmin, vmax=vmax, cmap="viridis", annot=len(table.columns) <= 6,
+                    fmt=".3f", annot_kws={"fontsize": 7}, cbar=i == len(facets) - 1,
+                    cbar_kws={"label": f"best {split} {_label(metric, k)}"})
+        ax.set_title(f"{facet} = {value}")
+        if i:
+            ax.set_ylabel("")
+    return fig
+
+
+def plot_scores(scores: pd.DataFrame, x: str = "model", hue: str = "protocol", y: str = "value", ax=None):
+    """A bar chart of scores, e.g. models x evaluation protocols, values written on the bars.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8), constrained_layout=True)
+    sns.barplot(data=scores, x=x, y=y, hue=hue, ax=ax)
+    for container in ax.containers:
+        ax.bar_label(container, fmt="%.3f", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    return ax
