@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.model_selection import ParameterGrid
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import metrics
 

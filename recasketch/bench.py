@@ -1,0 +1,358 @@
+"""Benchmarks: recasketch's steps timed beside the straightforward methods, in one run.
+
+``python -m recasketch.bench`` (``make bench``) writes the full-size synthetic dataset
+(if missing) and prints two tables:
+
+1. preprocessing — read, drop duplicates, threshold, build the matrix, split — with
+   recasketch's functions and with the straightforward pandas/dict/lil code of the
+   posts' era;
+2. one evaluation checkpoint of a 40-factor ALS model on the 20 % split users — train
+   and test p@5 (post protocol) and train and test MSE, four separate calls — against
+   dense float64 predictions with a per-user argsort loop and a dense MSE, against
+   ``lightfm.evaluation.precision_at_k``, and the train-filtered test p@5 against
+   ``implicit.evaluation.precision_at_k``; with the peak memory each one allocates.
+
+``python -m recasketch.bench grid`` (``make bench-grid``) runs post 1's whole grid (180
+combinations, checkpoints every 2 epochs to 38) and prints its wall time beside the
+same grid's time with the dense evaluation, estimated from a few combinations measured
+in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from . import config  # noqa: E402
+
+__all__ = ["main"]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _measure(fn, repeat: int = 1):
+    """Run ``fn`` ``repeat`` times; return (result, median seconds, peak bytes of the first run)."""
+    gc.collect()
+    tracemalloc.start()
+    start = time.perf_counter()
+    result = fn()
+    first = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    times = [first]
+    for _ in range(repeat - 1):
+        gc.collect()
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return result, statistics.median(times), peak
+
+
+def _table(rows, headers) -> str:
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [line, "| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths)) + " |",
+           line.replace("-", "=")]
+    for r in rows:
+        out.append("| " + " | ".join(str(c).rjust(w) if i else str(c).ljust(w)
+                                     for i, (c, w) in enumerate(zip(r, widths))) + " |")
+    out.append(line)
+    return "\n".join(out)
+
+
+def _mb(nbytes: float) -> str:
+    return f"{nbytes / 2**20:,.0f} MB"
+
+
+def _machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def ensure_full_dataset(out_dir: Path = config.SYNTHETIC_FULL_DIR) -> Path:
+    """Write the ``full`` synthetic preset to ``out_dir`` unless it is already there."""
+    if not (out_dir / config.LIKES_FILE).exists():
+        from .synthetic import make_sketchfab_like, write_dataset
+
+        print(f"writing the full synthetic preset to {out_dir} ...", flush=True)
+        write_dataset(make_sketchfab_like("full", random_state=0), out_dir)
+    return out_dir
+
+
+# ------------------------------------------- the straightforward methods, for comparison
+
+
+def straightforward_read(path):
+    import csv as _csv
+
+    return pd.read_csv(path, sep="|", quoting=_csv.QUOTE_MINIMAL, escapechar="\\", quotechar="\\")
+
+
+def straightforward_threshold(df, user_min=5, item_min=5):
+    """The iterative loop with groupby counts and isin filters."""
+    while True:
+        start = df.shape[0]
+        per_user = df.groupby("uid").mid.count()
+        df = df[~df.uid.isin(per_user[per_user < user_min].index.tolist())]
+        per_item = df.groupby("mid").uid.count()
+        df = df[~df.mid.isin(per_item[per_item < item_min].index.tolist())]
+        if df.shape[0] == start:
+            return df
+
+
+def straightforward_matrix(df):
+    """Python dictionaries for the id maps, applied row by row, then a COO -> CSR matrix."""
+    mid_to_idx, idx_to_mid, uid_to_idx, idx_to_uid = {}, {}, {}, {}
+    for idx, mid in enumerate(df.mid.unique().tolist()):
+        mid_to_idx[mid] = idx
+        idx_to_mid[idx] = mid
+    for idx, uid in enumerate(df.uid.unique().tolist()):
+        uid_to_idx[uid] = idx
+        idx_to_uid[idx] = uid
+    rows = df.uid.apply(lambda u: uid_to_idx[u]).to_numpy()
+    cols = df.mid.apply(lambda m: mid_to_idx[m]).to_numpy()
+    return sp.coo_matrix((np.ones(len(rows)), (rows, cols)), dtype=np.float64).tocsr()
+
+
+def straightforward_split(ratings, split_count=5, fraction=0.2, seed=0):
+    """Draw users, then move each one's test likes with LIL-matrix assignments."""
+    rng = np.random.RandomState(seed)
+    train = ratings.copy().tocoo()
+    test = sp.lil_matrix(train.shape)
+    eligible = np.where(np.bincount(train.row) >= split_count * 2)[0]
+    users = rng.choice(eligible, replace=False, size=int(np.floor(fraction * train.shape[0]))).tolist()
+    train = train.tolil()
+    for user in users:
+        held = rng.choice(ratings.getrow(user).indices, size=split_count, replace=False)
+        train[user, held] = 0.0
+        test[user, held] = ratings[user, held]
+    return train.tocsr(), test.tocsr(), users
+
+
+def dense_checkpoint(model, train, test, users, k=5):
+    """The post's evaluation: dense float64 predictions for every user, an argsort per
+    user for p@k, sklearn's MSE over the dense rows."""
+    from sklearn.metrics import mean_squared_error
+
+    predictions = model.user_factors.astype(np.float64) @ model.item_factors.astype(np.float64).T
+    out = {}
+    for name, ratings in (("train", train), ("test", test)):
+        precisions = []
+        for user in users:
+            top = np.argsort(-predictions[user, :])[:k]
+            liked = ratings.getrow(user).indices
+            precisions.append(len(set(top) & set(liked)) / float(k))
+        out["p@k", name] = float(np.mean(precisions))
+        out["mse", name] = mean_squared_error(ratings[users, :].toarray().ravel(), predictions[users, :].ravel())
+    return out
+
+
+# ------------------------------------------------------------------ the benchmarks
+
+
+def bench_preprocessing(data_dir: Path):
+    from .data import read_likes
+    from .preprocess import build_interactions, threshold_interactions
+    from .split import train_test_split
+
+    path = data_dir / config.LIKES_FILE
+
+    def ours():
+        steps = {}
+        t = time.perf_counter()
+        likes = read_likes(path)
+        steps["read (validated)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        likes = likes.drop_duplicates()
+        steps["drop duplicates"] = time.perf_counter() - t
+        t = time.perf_counter()
+        core = threshold_interactions(likes, verbose=False)
+        steps["threshold 5/5"] = time.perf_counter() - t
+        t = time.perf_counter()
+        inter = build_interactions(core)
+        steps["matrix + id maps"] = time.perf_counter() - t
+        t = time.perf_counter()
+        split = train_test_split(inter.matrix, 5, 0.2, random_state=0)
+        steps["split"] = time.perf_counter() - t
+        return steps, inter, split
+
+    def theirs():
+        steps = {}
+        t = time.perf_counter()
+        likes = straightforward_read(path)
+        steps["read (validated)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        likes = likes.drop_duplicates()
+        steps["drop duplicates"] = time.perf_counter() - t
+        t = time.perf_counter()
+        core = straightforward_threshold(likes)
+        steps["threshold 5/5"] = time.perf_counter() - t
+        t = time.perf_counter()
+        matrix = straightforward_matrix(core)
+        steps["matrix + id maps"] = time.perf_counter() - t
+        t = time.perf_counter()
+        straightforward_split(matrix)
+        steps["split"] = time.perf_counter() - t
+        return steps
+
+    runs = [ours() for _ in range(3)]
+    best = min(runs, key=lambda r: sum(r[0].values()))
+    our_steps, inter, split = best
+    their_steps = theirs()
+    rows = []
+    for step in our_steps:
+        rows.append((step, f"{our_steps[step]:.3f}", f"{their_steps[step]:.3f}",
+                     f"{their_steps[step] / our_steps[step]:.1f}x"))
+    total_ours, total_theirs = sum(our_steps.values()), sum(their_steps.values())
+    rows.append(("total", f"{total_ours:.3f}", f"{total_theirs:.3f}", f"{total_theirs / total_ours:.1f}x"))
+    print("\nPreprocessing (seconds; best of 3 for recasketch, one run for the straightforward code)")
+    print(_table(rows, ["step", "recasketch", "straightforward", "speed-up"]))
+    return inter, split
+
+
+def bench_checkpoint(inter, split, factors: int = 40, repeat: int = 5):
+    from implicit.cpu.als import AlternatingLeastSquares
+    from implicit.evaluation import precision_at_k as implicit_precision
+    from lightfm import LightFM
+    from lightfm.evaluation import precision_at_k as lightfm_precision
+
+    from . import metrics
+
+    train, test, users = split
+    model = AlternatingLeastSquares(factors=factors, regularization=0.1, alpha=50, iterations=10,
+                                    random_state=0)
+    model.fit(train, show_progress=False)
+
+    def ours():
+        return {
+            ("p@k", "train"): metrics.precision_at_k(model, train, k=5, users=users),
+            ("p@k", "test"): metrics.precision_at_k(model, test, k=5, users=users),
+            ("mse", "train"): metrics.mse(model, train, users=users),
+            ("mse", "test"): metrics.mse(model, test, users=users),
+        }
+
+    our_scores, our_t, our_mem = _measure(ours, repeat)
+    dense_scores, dense_t, dense_mem = _measure(lambda: dense_checkpoint(model, train, test, users))
+    for key in our_scores:
+        if not np.isclose(our_scores[key], dense_scores[key], rtol=1e-3, atol=1e-6):
+            print(f"warning: {key} differs: recasketch {our_scores[key]:.6f} vs dense {dense_scores[key]:.6f}")
+
+    # The same factors inside a LightFM model (biases zero), for lightfm's evaluation.
+    lfm = LightFM(no_components=factors)
+    lfm.user_embeddings = np.ascontiguousarray(model.user_factors, dtype=np.float32)
+    lfm.item_embeddings = np.ascontiguousarray(model.item_factors, dtype=np.float32)
+    lfm.user_biases = np.zeros(train.shape[0], dtype=np.float32)
+    lfm.item_biases = np.zeros(train.shape[1], dtype=np.float32)
+    test_users_only = test  # only split users have test likes
+    lfm_p, lfm_t, lfm_mem = _measure(
+        lambda: lightfm_precision(lfm, test_users_only, k=5, num_threads=os.cpu_count()).mean(), repeat)
+    our_lfm_p, our_lfm_t, our_lfm_mem = _measure(
+        lambda: metrics.precision_at_k(lfm, test_users_only, k=5), repeat)
+
+    imp_p, imp_t, imp_mem = _measure(
+        lambda: implicit_precision(model, train, test, K=5, show_progress=False, num_threads=0), repeat)
+    filt_p, filt_t, filt_mem = _measure(
+        lambda: metrics.precision_at_k(model, test, k=5, users=users, exclude=train), repeat)
+
+    print(f"\nOne evaluation checkpoint: {factors}-factor ALS, {len(users):,} split users x "
+          f"{train.shape[1]:,} items (median of {repeat} runs for the fast methods)")
+    rows = [
+        ("train+test p@5 and MSE (4 calls)", f"{our_t:.3f}", _mb(our_mem),
+         f"{dense_t:.3f}", _mb(dense_mem), f"{dense_t / our_t:.0f}x", "dense + argsort loop + dense MSE"),
+        ("test p@5, all items (LightFM model)", f"{our_lfm_t:.3f}", _mb(our_lfm_mem),
+         f"{lfm_t:.3f}", _mb(lfm_mem), f"{lfm_t / our_lfm_t:.1f}x", "lightfm.evaluation.precision_at_k"),
+        ("test p@5, train items excluded", f"{filt_t:.3f}", _mb(filt_mem),
+         f"{imp_t:.3f}", _mb(imp_mem), f"{imp_t / filt_t:.1f}x", "implicit.evaluation.precision_at_k"),
+    ]
+    print(_table(rows, ["measurement", "recasketch s", "peak", "peer s", "peak", "speed-up", "peer"]))
+    print("scores: " + ", ".join(f"{m} {s} {v:.5f}" for (m, s), v in our_scores.items())
+          + f" | dense p@5 test {dense_scores['p@k', 'test']:.5f}"
+          + f" | LightFM-model p@5 ours {our_lfm_p:.5f} vs lightfm {lfm_p:.5f}"
+          + f" | filtered p@5 ours {filt_p:.5f} vs implicit {imp_p:.5f}")
+
+
+def bench_grid(inter, split, n_jobs: int, log_path: Path, sample_factors=(10, 40, 120)):
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from . import published
+    from .tuning import grid_search_learning_curve
+
+    train, test, users = split
+    epochs = published.ALS_EPOCHS
+    n_combos = int(np.prod([len(v) for v in published.ALS_GRID.values()]))
+
+    # Cost of one dense checkpoint, measured at a few factor counts.
+    dense_cost = {}
+    for factors in sample_factors:
+        model = AlternatingLeastSquares(factors=factors, regularization=0.1, alpha=50, iterations=2,
+                                        random_state=0, num_threads=1)
+        model.fit(train, show_progress=False)
+        _, seconds, _ = _measure(lambda: dense_checkpoint(model, train, test, users))
+        dense_cost[factors] = seconds
+    print("dense checkpoint cost: " + ", ".join(f"{f} factors {s:.2f} s" for f, s in dense_cost.items()))
+
+    start = time.perf_counter()
+    results = grid_search_learning_curve(
+        {"random_state": 0}, published.ALS_GRID, train, test, epochs, k=5, user_index=users,
+        n_jobs=n_jobs, log_path=log_path,
+    )
+    wall = time.perf_counter() - start
+    seconds = results[results["metric"] == "seconds"]
+    last = seconds[seconds["epoch"] == epochs[-1]]
+    fit_total = last[last["split"] == "fit"]["value"].sum()
+    eval_total = last[last["split"] == "eval"]["value"].sum()
+    factor_values = np.array(sorted(dense_cost))
+    per_factor = {f: np.interp(f, factor_values, [dense_cost[v] for v in factor_values])
+                  for f in published.ALS_GRID["factors"]}
+    combos_per_factor = n_combos // len(published.ALS_GRID["factors"])
+    dense_eval_total = sum(per_factor[f] * len(epochs) * combos_per_factor for f in per_factor)
+    estimated_wall = (fit_total + dense_eval_total) / n_jobs
+    rows = [
+        ("recasketch (measured)", f"{wall / 60:.1f}", f"{fit_total / 60:.1f}", f"{eval_total / 60:.1f}"),
+        ("dense evaluation (estimated)", f"{estimated_wall / 60:.1f}", f"{fit_total / 60:.1f}",
+         f"{dense_eval_total / 60:.1f}"),
+    ]
+    print(f"\nPost 1's grid: {n_combos} combinations x {len(epochs)} checkpoints, {n_jobs} processes")
+    print(_table(rows, ["method", "wall min", "fit CPU-min", "eval CPU-min"]))
+    print("(the dense estimate interpolates the measured checkpoint cost over factor counts and adds "
+          "the same training time; resumed combinations count with the time they took when run)")
+    best = results[(results.metric == "p@k") & (results.split == "test")].sort_values("value").iloc[-1]
+    print(f"best test p@5 {best['value']:.5f} at {dict(best.drop(['metric', 'split', 'value']))}")
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="recasketch benchmarks on the full synthetic preset")
+    parser.add_argument("what", nargs="?", choices=["steps", "grid"], default="steps")
+    parser.add_argument("--data-dir", type=Path, default=config.SYNTHETIC_FULL_DIR)
+    parser.add_argument("--n-jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--log", type=Path, default=config.RESULTS_DIR / "bench" / "als_grid_full.jsonl",
+                        help="grid log; rerunning resumes from it")
+    args = parser.parse_args(argv)
+
+    print(f"machine: {_machine()}; data: full synthetic preset (SYNTHETIC, not the real crawl)")
+    data_dir = ensure_full_dataset(args.data_dir)
+    inter, split = bench_preprocessing(data_dir)
+    if args.what == "steps":
+        bench_checkpoint(inter, split)
+    else:
+        bench_grid(inter, split, args.n_jobs, args.log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from recasketch.plots import plot_grid_heatmaps, plot_grid_traces, plot_learning_curve, plot_scores  # noqa: E402
+
+
+def fake_results():
+    rows = []
+    for factors in (10, 40):
+        for reg in (0.1, 1.0):
+            for alpha in (1, 50):
+                for epoch in (2, 4):
+                    score = factors / 1000 + alpha / 10_000 + epoch / 100_000 - reg / 100
+                    for split, value in (("train", 2 * score), ("test", score)):
+                        rows.append((factors, reg, alpha, epoch, "p@k", split, value))
+                        rows.append((factors, reg, alpha, epoch, "mse", split, 0.01 + reg / 1000))
+    return pd.DataFrame(rows, columns=["factors", "regularization", "alpha", "epoch", "metric", "split", "value"])
+
+
+def test_learning_curve_plot_has_both_panels_and_reference():
+    curve = fake_results().query("factors == 10 and regularization == 0.1 and alpha == 1")
+    fig = plot_learning_curve(curve.drop(columns=["factors", "regularization", "alpha"]),
+                              reference={("p@k", "test"): (22, 0.0476, "post 1")})
+    left, right = fig.axes
+    assert len(left.lines) == 2 and len(right.lines) == 2
+    assert "post 1" in [t.get_text() for t in left.get_legend().get_texts()]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no 'mse' rows"):
+        plot_learning_curve(curve[curve.metric == "p@k"])
+
+
+def test_grid_traces_draw_one_line_per_combination_best_on_top():
+    ax = plot_grid_traces(fake_results(), highlight=1)
+    assert len(ax.lines) == 8
+    best = ax.lines[-1]
+    assert best.get_label() == "factors=40, regularization=0.1, alpha=50"
+    assert best.get_alpha() == pytest.approx(1.0)
+    plt.close(ax.figure)
+
+
+def test_heatmaps_show_best_value_per_cell():
+    results = fake_results()
+    fig = plot_grid_heatmaps(results)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["factors = 10", "factors = 40"]
+    mesh = fig.axes[1].collections[0]
+    expected = (results.query("metric == 'p@k' and split == 'test' and factors == 40")
+                .groupby(["regularization", "alpha"]).value.max().unstack())
+    np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(2, 2), expected.to_numpy())
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no parameter column 'k'"):
+        plot_grid_heatmaps(results, facet="k")
+
+
+def test_score_bars_are_labelled():
+    scores = pd.DataFrame({"model": ["pop", "pop", "als", "als"], "protocol": ["a", "b", "a", "b"],
+                           "value": [0.1, 0.2, 0.3, 0.4]})
+    ax = plot_scores(scores)
+    labels = sorted(t.get_text() for t in ax.texts)
+    assert labels == ["0.100", "0.200", "0.300", "0.400"]
+    plt.close(ax.figure)

@@ -1,0 +1,159 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from lightfm import LightFM
+
+from recasketch import metrics
+from recasketch.split import train_test_split
+from recasketch.tuning import (
+    best_params,
+    format_log_row,
+    grid_search_learning_curve,
+    learning_curve,
+    read_grid_log,
+    train_more,
+)
+
+
+@pytest.fixture(scope="module")
+def split():
+    rng = np.random.default_rng(0)
+    # two blocks of users and items so there is something to learn
+    dense = np.zeros((80, 60), dtype=np.float32)
+    dense[:40, :30] = rng.random((40, 30)) < 0.4
+    dense[40:, 30:] = rng.random((40, 30)) < 0.4
+    dense[rng.random(dense.shape) < 0.03] = 1
+    likes = sp.csr_matrix(dense)
+    return train_test_split(likes, 3, 0.3, random_state=0)
+
+
+def als(**kw):
+    return AlternatingLeastSquares(factors=8, regularization=0.1, random_state=0, num_threads=1, **kw)
+
+
+def test_learning_curve_is_incremental_training(split):
+    train, test, users = split
+    model = als()
+    curve = learning_curve(model, train, test, [2, 5], user_index=users, verbose=False)
+    fresh = als(iterations=5)
+    fresh.fit(train, show_progress=False)
+    np.testing.assert_allclose(model.item_factors, fresh.item_factors, rtol=1e-4, atol=1e-5)
+    at5 = curve[(curve.epoch == 5) & (curve.metric == "p@k") & (curve.split == "test")].value.item()
+    assert at5 == pytest.approx(metrics.precision_at_k(fresh, test, k=5, users=users), abs=1e-12)
+    mse5 = curve[(curve.epoch == 5) & (curve.metric == "mse") & (curve.split == "train")].value.item()
+    assert mse5 == pytest.approx(metrics.mse(fresh, train, users=users), rel=1e-5)
+    assert set(curve.metric) == {"p@k", "mse", "seconds"}
+
+
+def test_learning_curve_lightfm_matches_one_long_fit(split):
+    train, test, users = split
+    model = LightFM(no_components=5, loss="warp", random_state=3)
+    learning_curve(model, train, test, [1, 3], user_index=users, verbose=False)
+    fresh = LightFM(no_components=5, loss="warp", random_state=3)
+    fresh.fit(sp.coo_matrix(train), epochs=3)
+    np.testing.assert_allclose(model.item_embeddings, fresh.item_embeddings, rtol=1e-5)
+
+
+def test_learning_curve_exclude_train_scores_the_filtered_protocol(split):
+    train, test, users = split
+    model = als()
+    curve = learning_curve(model, train, test, [3], user_index=users, exclude_train=True, verbose=False)
+    got = curve[(curve.metric == "p@k") & (curve.split == "test")].value.item()
+    assert got == pytest.approx(metrics.precision_at_k(model, test, k=5, users=users, exclude=train))
+
+
+def test_log_table_prints_a_boxed_row_per_checkpoint(split, capsys):
+    train, test, users = split
+    learning_curve(als(), train, test, [1, 2], user_index=users)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("+-") and lines[2].startswith("+=")
+    assert "train p@5" in lines[1]
+    assert sum(1 for line in lines if line.startswith("|")) == 3
+    assert format_log_row([1, 0.5], spacing=8) == "|   1    | 0.50000 |\n+--------+--------+"
+
+
+def test_guards(split):
+    train, test, _ = split
+    with pytest.raises(ValueError, match="increasing list"):
+        learning_curve(als(), train, test, [4, 2], verbose=False)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        train_more(als(), train, 0)
+    with pytest.raises(TypeError, match="Cannot train dict"):
+        train_more({}, train, 1)
+    with pytest.raises(ValueError, match="take no item_features"):
+        train_more(als(), train, 1, item_features=sp.eye(60))
+
+
+GRID = {"factors": [4, 8], "regularization": [0.01, 1.0]}
+
+
+def test_grid_search_tidy_and_parallel_equals_serial(split, tmp_path):
+    train, test, users = split
+    base = {"random_state": 0, "num_threads": 1}
+    serial = grid_search_learning_curve(base, GRID, train, test, [2, 4], user_index=users, n_jobs=1,
+                                        progress=False)
+    parallel = grid_search_learning_curve(base, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
+                                          progress=False)
+    assert list(serial.columns) == ["factors", "regularization", "epoch", "metric", "split", "value"]
+    quality = lambda df: df[df.metric != "seconds"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(quality(serial), quality(parallel), rtol=1e-4)
+    assert len(quality(serial)) == 4 * 2 * 4  # combinations x epochs x (2 metrics x 2 splits)
+    best = best_params(serial)
+    top = quality(serial).query("metric == 'p@k' and split == 'test'").value.max()
+    assert best["value"] == top and {"factors", "regularization", "epoch"} <= set(best.index)
+    worst_mse = best_params(serial, metric="mse", split="train")
+    assert worst_mse["value"] == quality(serial).query("metric == 'mse' and split == 'train'").value.min()
+
+
+class CountingALS:
+    """Counts constructions (in this process) and can fail on one combination."""
+
+    built = []
+    fail_on = None
+
+    def __new__(cls, **params):
+        cls.built.append(params)
+        if cls.fail_on is not None and params["factors"] == cls.fail_on:
+            raise KeyboardInterrupt("simulated interruption")
+        return AlternatingLeastSquares(**params)
+
+
+def test_grid_search_resumes_after_interruption(split, tmp_path):
+    train, test, users = split
+    log = tmp_path / "grid.jsonl"
+    base = {"random_state": 0, "num_threads": 1}
+    CountingALS.built, CountingALS.fail_on = [], 8
+    with pytest.raises(KeyboardInterrupt):
+        grid_search_learning_curve(base, GRID, train, test, [2], user_index=users, estimator=CountingALS,
+                                   n_jobs=1, log_path=log, progress=False)
+    finished = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["params"]["factors"] for r in finished] == [4, 4]  # ParameterGrid runs factors=4 first
+
+    with open(log, "a") as fh:  # a torn line, as a crash mid-write would leave
+        fh.write('{"params": {"fact')
+    CountingALS.built, CountingALS.fail_on = [], None
+    results = grid_search_learning_curve(base, GRID, train, test, [2], user_index=users,
+                                         estimator=CountingALS, n_jobs=1, log_path=log, progress=False)
+    assert [p["factors"] for p in CountingALS.built] == [8, 8]  # only the unfinished ones ran
+    assert results.groupby(["factors", "regularization"]).ngroups == 4
+    again = read_grid_log(log)
+    assert again.groupby(["factors", "regularization"]).ngroups == 4
+
+    CountingALS.built = []
+    grid_search_learning_curve(base, GRID, train, test, [2], user_index=users, estimator=CountingALS,
+                               n_jobs=1, log_path=log, progress=False)
+    assert CountingALS.built == []
+    # different checkpoints are a different experiment: rerun
+    grid_search_learning_curve(base, {"factors": [4], "regularization": [0.01]}, train, test, [2, 4],
+                               user_index=users, estimator=CountingALS, n_jobs=1, log_path=log,
+                               progress=False)
+    assert len(CountingALS.built) == 1
+
+
+def test_best_params_guard():
+    with pytest.raises(ValueError, match="No rows with metric='p@k'"):
+        best_params(pd.DataFrame(columns=["epoch", "metric", "split", "value"]))
