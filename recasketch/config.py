@@ -32,3 +32,24 @@ def dataset_dir(name: str) -> Path:
         raise ValueError(
             f"Unknown dataset {name!r}; choose one of {sorted(DATASETS)}."
         ) from None
+
+
+def results_dir(data: str, budget: str = "ci") -> Path | None:
+    """Where a notebook run saves its figures, tables and grid logs, or ``None``.
+
+    ``RECASKETCH_RESULTS_DIR`` wins when set (``make results`` sets it); otherwise a
+    ``full`` budget writes to ``data/results/<data>/`` — so a long search is logged and
+    can resume — and a ``ci`` budget saves nothing.
+    """
+    if budget not in ("ci", "full"):
+        raise ValueError(f"Unknown budget {budget!r}; choose 'ci' or 'full'.")
+    dataset_dir(data)  # validates the name
+    env = os.environ.get("RECASKETCH_RESULTS_DIR")
+    if env:
+        path = Path(env)
+    elif budget == "full":
+        path = RESULTS_DIR / data
+    else:
+        return None
+    path.mkdir(parents=True, exist_ok=True)
+    return path

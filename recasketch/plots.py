@@ -19,6 +19,7 @@ __all__ = [
     "plot_grid_traces",
     "plot_learning_curve",
     "plot_scores",
+    "save_figure",
 ]
 
 _SPLIT_COLORS = {"train": "tab:blue", "test": "tab:orange"}
@@ -180,3 +181,19 @@ def plot_scores(scores: pd.DataFrame, x: str = "model", hue: str = "protocol", y
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return ax
+
+
+def save_figure(fig, name: str, directory=None, dpi: int = 120):
+    """Save ``fig`` as ``<directory>/<name>.png``; do nothing when ``directory`` is None.
+
+    Notebooks call it after each figure with their results folder, which is ``None``
+    on quick runs. Returns the path written, or ``None``.
+    """
+    if directory is None:
+        return None
+    from pathlib import Path
+
+    path = Path(directory) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path

@@ -63,3 +63,13 @@ def test_score_bars_are_labelled():
     labels = sorted(t.get_text() for t in ax.texts)
     assert labels == ["0.100", "0.200", "0.300", "0.400"]
     plt.close(ax.figure)
+
+
+def test_save_figure(tmp_path):
+    from recasketch.plots import save_figure
+
+    fig, _ = plt.subplots()
+    assert save_figure(fig, "x", None) is None
+    path = save_figure(fig, "x", tmp_path / "out")
+    assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
+    plt.close(fig)
