@@ -17,12 +17,34 @@ from pathlib import Path
 __all__ = ["execute_notebook"]
 
 
+def _settle_progress(text: str) -> str:
+    """What a terminal would show: on each line, only the text after its last ``\\r``."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def _coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stream outputs of the same name and settle progress bars."""
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged
+                and merged[-1].get("output_type") == "stream" and merged[-1]["name"] == out["name"]):
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    for out in merged:
+        if out.get("output_type") == "stream":
+            out["text"] = _settle_progress(out["text"])
+    return [o for o in merged if not (o.get("output_type") == "stream" and not o["text"].strip())]
+
+
 def _strip_volatile(nb) -> None:
     nb.metadata.pop("widgets", None)
     nb.metadata.get("kernelspec", {}).update(display_name="Python 3", name="python3")
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
+        if cell.cell_type == "code":
+            cell.outputs = _coalesce_streams(cell.outputs)
 
 
 def execute_notebook(path, out_path=None, timeout=None, cwd=None) -> Path:

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from . import metrics
 
 __all__ = [
+    "parameter_summary",
     "best_params",
     "format_log_row",
     "grid_search_learning_curve",
@@ -264,8 +265,14 @@ def _read_log(path: Path) -> dict[str, dict]:
 
 
 def _append_log(path: Path, record: dict) -> None:
+    line = json.dumps(record, default=float) + "\n"
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb") as fh:  # a torn last line (from a crash) must not swallow this one
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                line = "\n" + line
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record, default=float) + "\n")
+        fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -409,3 +416,36 @@ def best_params(results: pd.DataFrame, metric: str = "p@k", split: str = "test")
         raise ValueError(f"No rows with metric={metric!r} and split={split!r} in the results.")
     idx = chosen["value"].idxmin() if metric == "mse" else chosen["value"].idxmax()
     return chosen.loc[idx].drop(["metric", "split"])
+
+
+def parameter_summary(results: pd.DataFrame, metric: str = "p@k", split: str = "test") -> pd.DataFrame:
+    """How much each parameter moves the score, one row per parameter value.
+
+    Each combination is first reduced to its best score over epochs. Then, for each
+    value of each parameter: ``best`` is the best combination with that value and
+    ``mean`` the average over all combinations with it. A parameter whose means are
+    far apart (a wide ``spread``) must be chosen with care; one whose means are close
+    can be set freely.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``parameter``, ``value``, ``best``, ``mean`` and ``spread`` (largest
+        minus smallest ``mean`` of that parameter), widest spread first.
+    """
+    chosen = results[(results["metric"] == metric) & (results["split"] == split)]
+    params = [c for c in results.columns if c not in ("epoch", "metric", "split", "value")]
+    if chosen.empty or not params:
+        raise ValueError(f"No rows with metric={metric!r} and split={split!r}, or no parameter columns.")
+    agg = "min" if metric == "mse" else "max"
+    per_combo = chosen.groupby(params)["value"].agg(agg).reset_index()
+    rows = []
+    for name in params:
+        by_value = per_combo.groupby(name)["value"].agg([agg, "mean"])
+        spread = float(by_value["mean"].max() - by_value["mean"].min())
+        rows.extend({"parameter": name, "value": v, "best": float(r[agg]), "mean": float(r["mean"]),
+                     "spread": spread} for v, r in by_value.iterrows())
+    out = pd.DataFrame(rows)
+    order = out.groupby("parameter")["spread"].first().sort_values(ascending=False).index
+    out["parameter"] = pd.Categorical(out["parameter"], categories=list(order), ordered=True)
+    return out.sort_values(["parameter", "value"]).reset_index(drop=True).astype({"parameter": str})

@@ -633,3 +633,25 @@ def test_cli_failure_exits_non_zero_without_traceback(tmp_path, server):
     assert "error: Could not download" in result.stderr and "HTTP 404" in result.stderr
     assert "Traceback" not in result.stderr
     assert leftovers(tmp_path) == []
+
+
+def test_load_dataset_sample_is_synthetic_with_truth():
+    from recasketch.data import load_dataset
+
+    ds = load_dataset("sample")
+    assert ds.synthetic and "SYNTHETIC" in ds.description
+    assert list(ds.likes.columns) == ["modelname", "mid", "uid"]
+    assert list(ds.features.columns) == ["mid", "type", "value"]
+    assert set(ds.model_topics["mid"]) >= set(ds.likes["mid"])
+    assert "tiltbrush" in set(ds.model_topics["topic"])
+
+
+def test_load_dataset_missing_files_say_which_make_target(tmp_path):
+    from recasketch.data import load_dataset
+
+    with pytest.raises(DataError, match=r"run `make data` \(needs internet\)"):
+        load_dataset("sketchfab", data_dir=tmp_path)
+    with pytest.raises(DataError, match="make synthetic-full"):
+        load_dataset("synthetic-full", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="Unknown dataset"):
+        load_dataset("nope")

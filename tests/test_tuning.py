@@ -157,3 +157,19 @@ def test_grid_search_resumes_after_interruption(split, tmp_path):
 def test_best_params_guard():
     with pytest.raises(ValueError, match="No rows with metric='p@k'"):
         best_params(pd.DataFrame(columns=["epoch", "metric", "split", "value"]))
+
+
+def test_parameter_summary_on_a_hand_made_grid():
+    from recasketch.tuning import parameter_summary
+
+    rows = [(f, a, e, "p@k", "test", v) for f, a, e, v in
+            [(10, 1, 1, 0.10), (10, 1, 2, 0.05), (10, 50, 1, 0.30), (40, 1, 1, 0.12), (40, 50, 1, 0.20)]]
+    results = pd.DataFrame(rows, columns=["factors", "alpha", "epoch", "metric", "split", "value"])
+    out = parameter_summary(results)
+    # per combination, best over epochs: (10,1) .10, (10,50) .30, (40,1) .12, (40,50) .20
+    assert out["parameter"].tolist() == ["alpha", "alpha", "factors", "factors"]
+    assert out["best"].tolist() == [0.12, 0.30, 0.30, 0.20]
+    assert out["mean"].tolist() == pytest.approx([0.11, 0.25, 0.20, 0.16])
+    assert out["spread"].tolist() == pytest.approx([0.14, 0.14, 0.04, 0.04])
+    with pytest.raises(ValueError, match="No rows"):
+        parameter_summary(results, split="train")

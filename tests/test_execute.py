@@ -1,0 +1,30 @@
+import nbformat
+
+from recasketch.execute import _coalesce_streams, _settle_progress, execute_notebook
+
+
+def test_progress_bars_settle_to_their_last_state():
+    assert _settle_progress("grid: 0%\rgrid: 50%\rgrid: 100%\ndone\n") == "grid: 100%\ndone\n"
+
+
+def test_streams_are_merged_by_name():
+    outs = [
+        nbformat.v4.new_output("stream", name="stderr", text="a 0%\r"),
+        nbformat.v4.new_output("stream", name="stderr", text="a 100%\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="result\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="\n"),
+    ]
+    merged = _coalesce_streams(outs)
+    assert [(o["name"], o["text"]) for o in merged] == [("stderr", "a 100%\n"), ("stdout", "result\n")]
+
+
+def test_execute_notebook_writes_outputs_without_timing_metadata(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys\nprint(40 + 2)\nprint('x\\ry', file=sys.stderr)")])
+    src = tmp_path / "t.ipynb"
+    nbformat.write(nb, src)
+    out = execute_notebook(src, tmp_path / "out" / "t.ipynb", timeout=120)
+    done = nbformat.read(out, 4)
+    cell = done.cells[0]
+    assert cell.execution_count == 1
+    assert [o["text"] for o in cell.outputs] == ["42\n", "y\n"]
+    assert "execution" not in cell.metadata
