@@ -112,7 +112,8 @@ def format_log_row(values, spacing: int = 12, header: bool = False) -> str:
     return "\n".join([line, rule])
 
 
-def _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train):
+def _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train,
+                      num_threads=None):
     """Train/test p@k and MSE of ``model`` for one checkpoint, as a dict."""
     return metrics.checkpoint_scores(
         model,
@@ -123,6 +124,7 @@ def _score_checkpoint(model, train, test, users, k, item_features, user_features
         exclude_train=exclude_train,
         item_features=item_features,
         user_features=user_features,
+        num_threads=0 if num_threads is None else num_threads,
     )
 
 
@@ -161,7 +163,8 @@ def learning_curve(
         ``False`` ranks all items, as the post does; ``True`` removes each user's
         train items before ranking the test items.
     num_threads : int, default=None
-        LightFM's training threads.
+        Threads for LightFM's training and for scoring; ``None`` trains with LightFM's
+        default and scores on every core.
     verbose : bool, default=True
         Print the post-style boxed table, one row per checkpoint.
 
@@ -185,7 +188,8 @@ def learning_curve(
         fit_seconds += time.perf_counter() - start
         done = epoch
         start = time.perf_counter()
-        scores = _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train)
+        scores = _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train,
+                                   num_threads)
         eval_seconds += time.perf_counter() - start
         for (metric, split), value in scores.items():
             rows.append((epoch, metric, split, float(value)))
@@ -238,7 +242,7 @@ def _run_combination(estimator, params, train, test, epochs, k, users, item_feat
             model = estimator(**kwargs)
             curve = learning_curve(
                 model, train, test, epochs, k=k, user_index=users, item_features=item_features,
-                exclude_train=exclude_train, verbose=False,
+                exclude_train=exclude_train, num_threads=1, verbose=False,
             )
     else:
         model = estimator(**kwargs)

@@ -1,0 +1,890 @@
+"""Ranking and rating metrics for fitted recommenders, without a dense users x items matrix.
+
+Every metric takes a fitted model and a sparse interactions matrix. :func:`as_factors`
+turns the model (an implicit ALS/BPR model, a ``lightfm.LightFM`` or a plain
+``(user_factors, item_factors)`` tuple) into two factor arrays whose product is the
+model's score matrix, so each metric is written once:
+
+* top-k metrics (:func:`precision_at_k`, :func:`recall_at_k`, :func:`ndcg_at_k`) take
+  each user's k best items with implicit's C++ partial sort (``implicit.cpu.topk``), a
+  block of users at a time on every core, and count hits by looking the (user, item)
+  pairs up in the sparse matrix. The items with the longest vectors are ranked first
+  and a Cauchy-Schwarz bound says which users need more; the result is exact;
+* :func:`auc` scores a block of users at a time and ranks the positives with one sort
+  per row;
+* :func:`mse` gets the sum over *all* cells of the chosen rows from the item Gram matrix,
+  so it never materialises a prediction.
+
+Two protocols for the top-k metrics:
+
+``exclude=None``
+    Post 1's protocol: rank every item, including the ones the user liked in train.
+``exclude=train``
+    The standard protocol: remove each user's train items before ranking, as
+    ``lightfm.evaluation.precision_at_k(..., train_interactions=train)`` and implicit's
+    ``evaluation.precision_at_k`` do.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "as_factors",
+    "auc",
+    "checkpoint_scores",
+    "mse",
+    "ndcg_at_k",
+    "precision_at_k",
+    "recall_at_k",
+]
+
+# Most bytes of working memory one block of users may take (per thread).
+_BLOCK_BYTES = 64 * 2**20
+# Users scored per top-k block when ``chunk_size`` is None.
+_TOPK_CHUNK = 256
+# With exclude, each user's top (k + min(n_excluded, _OVERFETCH)) items are fetched
+# unfiltered and the excluded ones dropped; if fewer than k remain, the user is
+# ranked again with implicit's row-by-row filter.
+_OVERFETCH = 32
+# The top-k first ranks the longest max(_PREFIX_MIN, n_items // _PREFIX_SHARE) item vectors.
+_PREFIX_MIN = 512
+_PREFIX_SHARE = 6
+# ... unless a probe of _PROBE_USERS users says it would score more than
+# _PRUNE_PAYS * n_items items per user on average.
+_PROBE_USERS = 256
+_PRUNE_PAYS = 0.7
+
+
+# ----------------------------------------------------------------------------- model adapter
+
+
+def as_factors(model, item_features=None, user_features=None):
+    """User and item vectors whose dot products are ``model``'s scores.
+
+    Parameters
+    ----------
+    model : implicit model, lightfm.LightFM or tuple of two arrays
+        A fitted implicit matrix-factorisation model (ALS, BPR: anything with
+        ``user_factors`` and ``item_factors``; GPU models are copied to the CPU with
+        ``to_cpu()``), a fitted ``lightfm.LightFM``, or a tuple
+        ``(user_factors, item_factors)`` of arrays of shape (n_users, n_factors) and
+        (n_items, n_factors).
+    item_features : csr_matrix of shape (n_items, n_item_features), default=None
+        LightFM only: each row holds that item's weights over features. Pass the
+        matrix the model was fitted with.
+    user_features : csr_matrix of shape (n_users, n_user_features), default=None
+        LightFM only: each row holds that user's weights over features.
+
+    Returns
+    -------
+    user_vectors : np.float32 array of shape (n_users, n_dims)
+    item_vectors : np.float32 array of shape (n_items, n_dims)
+        C-contiguous, with ``user_vectors @ item_vectors.T`` equal to the model's
+        scores. For LightFM the biases are folded in (``[embedding, bias, 1]`` for
+        users, ``[embedding, 1, bias]`` for items), so the product equals
+        ``model.predict``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is none of the accepted kinds.
+    ValueError
+        If the model is not fitted, if the two factor arrays do not fit together, or
+        if features are passed for a model that takes none.
+    """
+    lightfm_class = _lightfm_class()
+    if lightfm_class is not None and isinstance(model, lightfm_class):
+        if model.item_embeddings is None or model.user_embeddings is None:
+            raise ValueError("The LightFM model is not fitted yet; call fit or fit_partial first.")
+        user_biases, user_embeddings = model.get_user_representations(user_features)
+        item_biases, item_embeddings = model.get_item_representations(item_features)
+        user_biases = np.asarray(user_biases, dtype=np.float32).reshape(-1, 1)
+        item_biases = np.asarray(item_biases, dtype=np.float32).reshape(-1, 1)
+        users = np.hstack([user_embeddings, user_biases, np.ones_like(user_biases)])
+        items = np.hstack([item_embeddings, np.ones_like(item_biases), item_biases])
+        return _contiguous(users), _contiguous(items)
+
+    if item_features is not None or user_features is not None:
+        raise ValueError(
+            "item_features and user_features apply only to a lightfm.LightFM model; "
+            f"drop them for a {type(model).__name__}."
+        )
+    if isinstance(model, tuple):
+        if len(model) != 2:
+            raise ValueError(
+                f"A factor tuple must be (user_factors, item_factors), got {len(model)} items."
+            )
+        users, items = (np.asarray(a) for a in model)
+    elif hasattr(model, "user_factors") and hasattr(model, "item_factors"):
+        if hasattr(model, "to_cpu"):
+            model = model.to_cpu()
+        if model.user_factors is None or model.item_factors is None:
+            raise ValueError(f"The {type(model).__name__} model is not fitted yet; call fit first.")
+        users, items = np.asarray(model.user_factors), np.asarray(model.item_factors)
+    else:
+        raise TypeError(
+            "model must be a fitted implicit model (with user_factors and item_factors), "
+            "a fitted lightfm.LightFM, or a tuple (user_factors, item_factors); "
+            f"got {type(model).__name__}."
+        )
+    if users.ndim != 2 or items.ndim != 2 or users.shape[1] != items.shape[1]:
+        raise ValueError(
+            "user and item factors must be 2-D arrays with the same number of columns; got shapes "
+            f"{users.shape} and {items.shape}."
+        )
+    return _contiguous(users), _contiguous(items)
+
+
+def _lightfm_class():
+    try:
+        from lightfm import LightFM
+    except ImportError:  # lightfm missing: no model can be a LightFM
+        return None
+    return LightFM
+
+
+def _contiguous(array) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- top-k metrics
+
+
+def precision_at_k(
+    model,
+    interactions,
+    k=5,
+    users=None,
+    exclude=None,
+    item_features=None,
+    user_features=None,
+    per_user=False,
+    num_threads=0,
+    chunk_size=None,
+):
+    """Share of each user's top-k items that are in ``interactions``, averaged over users.
+
+    Parameters
+    ----------
+    model : implicit model, lightfm.LightFM or tuple of two arrays
+        The fitted model; see :func:`as_factors`.
+    interactions : scipy.sparse matrix of shape (n_users, n_items)
+        Non-zero entries are the positives (the held-out likes for a test score, the
+        train likes for a train score).
+    k : int, default=5
+        Length of each user's list; ``1 <= k <= n_items``.
+    users : array-like of int of shape (n_eval_users,), default=None
+        Rows to evaluate. ``None`` evaluates every user with at least one interaction;
+        with an explicit list (e.g. the split's ``user_index``) a user with no
+        interaction scores 0, as in post 1.
+    exclude : scipy.sparse matrix of shape (n_users, n_items), default=None
+        Items removed from each user's ranking before the top k are taken, normally
+        the train matrix. ``None`` ranks every item (post 1's protocol). Must share no
+        entry with ``interactions``.
+    item_features : csr_matrix of shape (n_items, n_item_features), default=None
+        LightFM only: the item features the model was fitted with.
+    user_features : csr_matrix of shape (n_users, n_user_features), default=None
+        LightFM only: the user features the model was fitted with.
+    per_user : bool, default=False
+        Return one value per evaluated user instead of the mean.
+    num_threads : int, default=0
+        Threads scoring blocks of users; 0 uses every core.
+    chunk_size : int, default=None
+        Users scored per block; ``None`` picks blocks of at most 256 users and 64 MB.
+
+    Returns
+    -------
+    float or np.ndarray of shape (n_eval_users,)
+        hits / k, averaged over the evaluated users (or per user, in the order of
+        ``users``; for ``users=None`` that order is the sorted rows with an
+        interaction).
+
+    Raises
+    ------
+    TypeError
+        If ``interactions`` or ``exclude`` is not sparse, or ``model`` is not a model.
+    ValueError
+        If ``k`` is out of range, shapes disagree, ``users`` are out of range, or
+        ``exclude`` overlaps ``interactions``.
+
+    See Also
+    --------
+    recall_at_k, ndcg_at_k, auc
+
+    Notes
+    -----
+    With ``exclude=train`` this equals ``lightfm.evaluation.precision_at_k(model, test,
+    train_interactions=train, k=k).mean()``. implicit's ``evaluation.precision_at_k``
+    divides the summed hits by the summed ``min(k, n_test_items)``; the two agree when
+    every evaluated user has at least k test items. Ties between scores are broken
+    arbitrarily.
+
+    Examples
+    --------
+    Two users, four items. User 0 scores the items 4, 3, 2, 0 and user 1 scores them
+    0, 1, 2, 3; each liked their best item in train and their second best in test.
+
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> factors = (np.array([[1.0, 0.0], [0.0, 1.0]]),
+    ...            np.array([[4.0, 0.0], [3.0, 1.0], [2.0, 2.0], [0.0, 3.0]]))
+    >>> train = sp.csr_matrix([[1, 0, 0, 0], [0, 0, 0, 1]])
+    >>> test = sp.csr_matrix([[0, 1, 0, 0], [0, 0, 1, 0]])
+
+    Post 1's protocol ranks all items, so each user's top item is a train like and
+    the test precision@1 is 0; at k=2 the test like comes second:
+
+    >>> precision_at_k(factors, test, k=1)
+    0.0
+    >>> precision_at_k(factors, test, k=2, per_user=True)
+    array([0.5, 0.5])
+
+    Removing the train likes first puts the test like on top:
+
+    >>> precision_at_k(factors, test, k=1, exclude=train)
+    1.0
+
+    The train score never excludes anything: each top item is a train like.
+
+    >>> precision_at_k(factors, train, k=1)
+    1.0
+    """
+    hits, _ = _top_k_hits(model, interactions, k, users, exclude, item_features, user_features,
+                          num_threads, chunk_size)
+    return _finish(hits.sum(axis=1) / k, per_user)
+
+
+def recall_at_k(
+    model,
+    interactions,
+    k=5,
+    users=None,
+    exclude=None,
+    item_features=None,
+    user_features=None,
+    per_user=False,
+    num_threads=0,
+    chunk_size=None,
+):
+    """Share of each user's interactions found in their top-k items, averaged over users.
+
+    Recall here is hits / n_relevant, where n_relevant is the user's number of
+    interactions (not ``min(k, n_relevant)``), as in
+    ``lightfm.evaluation.recall_at_k``: a user with more than k interactions cannot
+    reach 1. A listed user with no interaction scores 0.
+
+    Parameters
+    ----------
+    model, interactions, k, users, exclude, item_features, user_features
+        As in :func:`precision_at_k`.
+    per_user, num_threads, chunk_size
+        As in :func:`precision_at_k`.
+
+    Returns
+    -------
+    float or np.ndarray of shape (n_eval_users,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> factors = (np.array([[1.0, 0.0]]), np.array([[3.0, 0.0], [2.0, 0.0], [1.0, 0.0]]))
+    >>> recall_at_k(factors, sp.csr_matrix([[1, 0, 1]]), k=2)
+    0.5
+    """
+    hits, n_relevant = _top_k_hits(model, interactions, k, users, exclude, item_features,
+                                   user_features, num_threads, chunk_size)
+    values = np.divide(hits.sum(axis=1), n_relevant, out=np.zeros(len(n_relevant)),
+                       where=n_relevant > 0)
+    return _finish(values, per_user)
+
+
+def ndcg_at_k(
+    model,
+    interactions,
+    k=5,
+    users=None,
+    exclude=None,
+    item_features=None,
+    user_features=None,
+    per_user=False,
+    num_threads=0,
+    chunk_size=None,
+):
+    """Normalised discounted cumulative gain of each user's top-k items, averaged over users.
+
+    Binary relevance: DCG = sum over ranks r = 1..k of hit_r / log2(r + 1), divided
+    by the ideal DCG of a list with ``min(k, n_relevant)`` hits on top. A listed user
+    with no interaction scores 0.
+
+    Parameters
+    ----------
+    model, interactions, k, users, exclude, item_features, user_features
+        As in :func:`precision_at_k`.
+    per_user, num_threads, chunk_size
+        As in :func:`precision_at_k`.
+
+    Returns
+    -------
+    float or np.ndarray of shape (n_eval_users,)
+
+    Examples
+    --------
+    One relevant item, ranked second of three: 1 / log2(3).
+
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> factors = (np.array([[1.0, 0.0]]), np.array([[3.0, 0.0], [2.0, 0.0], [1.0, 0.0]]))
+    >>> round(ndcg_at_k(factors, sp.csr_matrix([[0, 1, 0]]), k=3), 4)
+    0.6309
+    """
+    hits, n_relevant = _top_k_hits(model, interactions, k, users, exclude, item_features,
+                                   user_features, num_threads, chunk_size)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(n_relevant, k)]
+    dcg = hits @ discount
+    values = np.divide(dcg, ideal, out=np.zeros(len(ideal)), where=ideal > 0)
+    return _finish(values, per_user)
+
+
+# ----------------------------------------------------------------------------- AUC
+
+
+def auc(
+    model,
+    interactions,
+    users=None,
+    exclude=None,
+    item_features=None,
+    user_features=None,
+    per_user=False,
+    num_threads=0,
+    chunk_size=None,
+):
+    """Probability that a random positive outranks a random negative, averaged over users.
+
+    For each user the positives are their items in ``interactions`` and the negatives
+    every other item not in ``exclude``; ties count one half (the Mann-Whitney U
+    statistic). The mean is over users with at least one positive and one negative.
+
+    Parameters
+    ----------
+    model, interactions, users, exclude, item_features, user_features
+        As in :func:`precision_at_k`.
+    per_user : bool, default=False
+        Return one value per evaluated user (NaN where the user has no positive or no
+        negative) instead of the mean.
+    num_threads : int, default=0
+        Threads scoring blocks of users; 0 uses every core.
+    chunk_size : int, default=None
+        Users scored per block; ``None`` keeps a block's working memory under 64 MB.
+
+    Returns
+    -------
+    float or np.ndarray of shape (n_eval_users,)
+
+    Raises
+    ------
+    ValueError
+        As in :func:`precision_at_k`, and when no evaluated user has both a positive
+        and a negative.
+
+    Notes
+    -----
+    Equals ``lightfm.evaluation.auc_score(model, test, train_interactions=train).mean()``
+    except for ties, which LightFM counts in the positive's favour.
+
+    Examples
+    --------
+    The positive (item 1) beats one of the two negatives:
+
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> factors = (np.array([[1.0, 0.0]]), np.array([[3.0, 0.0], [2.0, 0.0], [1.0, 0.0]]))
+    >>> auc(factors, sp.csr_matrix([[0, 1, 0]]))
+    0.5
+    """
+    task = _prepare(model, interactions, users, exclude, item_features, user_features,
+                    all_rows=False)
+    n_eval, n_items = len(task.users), task.item_vectors.shape[0]
+    # a block holds float32 scores, their int64 sort keys and temporaries: ~20 bytes per cell
+    chunk = _chunk_rows(chunk_size, max(1, _BLOCK_BYTES // (20 * n_items)))
+    values = np.full(n_eval, np.nan)
+
+    def score_block(start):
+        stop = min(start + chunk, n_eval)
+        values[start:stop] = _auc_block(task, start, stop)
+
+    _run(score_block, range(0, n_eval, chunk), num_threads)
+    if per_user:
+        return values
+    if np.isnan(values).all():
+        raise ValueError(
+            "No evaluated user has both a positive and a negative item, so AUC is undefined; "
+            "check users, interactions and exclude."
+        )
+    return float(np.nanmean(values))
+
+
+def _auc_block(task, start, stop):
+    """AUC of the evaluated users ``start:stop`` (NaN where undefined)."""
+    n_items = task.item_vectors.shape[0]
+    n = stop - start
+    scores = task.user_vectors[start:stop] @ task.item_vectors.T
+    scores += np.float32(0.0)  # -0.0 -> +0.0, so equal scores get equal sort keys
+    positives = task.relevant[start:stop]
+    n_pos = np.diff(positives.indptr)
+    n_excluded = np.zeros(n, dtype=np.int64)
+    if task.excluded is not None:
+        excluded = task.excluded[start:stop]
+        n_excluded = np.diff(excluded.indptr)
+        # excluded items go above every real score, out of the way of the ranks below
+        scores[np.repeat(np.arange(n), n_excluded), excluded.indices] = np.inf
+    pos_rows = np.repeat(np.arange(n), n_pos)
+    pos_keys = _sort_keys(scores[pos_rows, positives.indices], pos_rows)
+    scores.sort(axis=1)
+    row_keys = _sort_keys(scores, np.arange(n)[:, None]).ravel()
+    del scores
+    offset = pos_rows.astype(np.int64) * n_items
+    below = np.searchsorted(row_keys, pos_keys, side="left") - offset
+    at_or_below = np.searchsorted(row_keys, pos_keys, side="right") - offset
+    # 1-based mid-rank of each positive among the user's positives and negatives
+    rank_sum = np.bincount(pos_rows, weights=(below + at_or_below + 1) / 2.0, minlength=n)
+    n_neg = n_items - n_pos - n_excluded
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+    values[(n_pos == 0) | (n_neg == 0)] = np.nan
+    return values
+
+
+def _sort_keys(values, rows):
+    """int64 keys ordered like (row, float32 value): row in the high 32 bits."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.int32)
+    ordered = bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))  # float order -> signed int order
+    keys = ordered.astype(np.int64)
+    keys += np.int64(2**31)
+    keys += np.asarray(rows, dtype=np.int64) << 32
+    return keys
+
+
+# ----------------------------------------------------------------------------- MSE
+
+
+def mse(model, interactions, users=None, item_features=None, user_features=None):
+    """Mean squared error between ``interactions`` and the scores over all cells of ``users``' rows.
+
+    This is post 1's ``mean_squared_error(interactions[users].toarray().ravel(),
+    predictions[users].ravel())``, computed without the dense rows: the sum of squares
+    splits into sum r^2 - 2 sum over stored cells of r * p + sum over users of
+    u G u^T, with G the item vectors' Gram matrix, accumulated in float64.
+
+    Parameters
+    ----------
+    model : implicit model, lightfm.LightFM or tuple of two arrays
+        The fitted model; see :func:`as_factors`.
+    interactions : scipy.sparse matrix of shape (n_users, n_items)
+        The target values; unstored cells are 0.
+    users : array-like of int of shape (n_eval_users,), default=None
+        Rows to include (repeats count twice); ``None`` includes every row.
+    item_features : csr_matrix of shape (n_items, n_item_features), default=None
+        LightFM only: the item features the model was fitted with.
+    user_features : csr_matrix of shape (n_users, n_user_features), default=None
+        LightFM only: the user features the model was fitted with.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> factors = (np.array([[1.0], [0.5]]), np.array([[1.0], [0.0]]))
+    >>> mse(factors, sp.csr_matrix([[1, 0], [1, 1]]))  # errors 0, 0, 0.5, 1
+    0.3125
+    """
+    task = _prepare(model, interactions, users, None, item_features, user_features, all_rows=True,
+                    binary=False)
+    n_items = task.item_vectors.shape[0]
+    user_vectors = task.user_vectors.astype(np.float64)
+    item_vectors = task.item_vectors.astype(np.float64)
+    values = task.relevant
+    data = values.data.astype(np.float64)
+    sum_r2 = float(np.dot(data, data))
+    sum_rp = float(np.einsum("ij,ij->", user_vectors, values @ item_vectors))
+    gram = item_vectors.T @ item_vectors
+    sum_p2 = float(np.einsum("ij,ij->", user_vectors @ gram, user_vectors))
+    total = max(sum_r2 - 2.0 * sum_rp + sum_p2, 0.0)
+    return total / (len(task.users) * n_items)
+
+
+# ----------------------------------------------------------------------------- post 1's checkpoint
+
+
+def checkpoint_scores(
+    model,
+    train,
+    test,
+    users=None,
+    k=5,
+    exclude_train=False,
+    item_features=None,
+    user_features=None,
+    num_threads=0,
+):
+    """Train and test precision@k and MSE of one model, as post 1 logs them at each epoch.
+
+    The train and test top-k lists are the same ranking when ``exclude_train`` is
+    False, so it is computed once.
+
+    Parameters
+    ----------
+    model : implicit model, lightfm.LightFM or tuple of two arrays
+        The fitted model; see :func:`as_factors`.
+    train, test : scipy.sparse matrix of shape (n_users, n_items)
+        The split from :func:`recasketch.split.train_test_split`.
+    users : array-like of int of shape (n_eval_users,), default=None
+        Rows to score (the split's ``user_index``); ``None`` uses the rows with a
+        test interaction.
+    k : int, default=5
+        Cut-off of precision@k.
+    exclude_train : bool, default=False
+        ``True`` removes each user's train items before ranking for the *test*
+        precision (the train precision always ranks every item).
+    item_features : csr_matrix of shape (n_items, n_item_features), default=None
+        LightFM only.
+    user_features : csr_matrix of shape (n_users, n_user_features), default=None
+        LightFM only.
+    num_threads : int, default=0
+        Threads for the top-k; 0 uses every core.
+
+    Returns
+    -------
+    dict
+        ``{("p@k", "train"): float, ("p@k", "test"): float, ("mse", "train"): float,
+        ("mse", "test"): float}``.
+    """
+    if users is None:
+        users = np.flatnonzero(np.diff(_canonical(_check_sparse(test, "test"), True).indptr))
+    factors = as_factors(model, item_features=item_features, user_features=user_features)
+    scores = {}
+    if exclude_train:
+        scores["p@k", "train"] = precision_at_k(factors, train, k, users=users,
+                                                num_threads=num_threads)
+        scores["p@k", "test"] = precision_at_k(factors, test, k, users=users, exclude=train,
+                                               num_threads=num_threads)
+    else:
+        train_task = _prepare(factors, train, users, None, None, None, all_rows=False)
+        _check_k(k, train_task.item_vectors.shape[0])
+        top = _top_k(train_task, int(k), num_threads, None)
+        test_task = _prepare(factors, test, train_task.users, None, None, None, all_rows=False)
+        for split, task in (("train", train_task), ("test", test_task)):
+            scores["p@k", split] = float(np.mean(_hits(top, task.relevant).sum(axis=1) / k))
+    scores["mse", "train"] = mse(factors, train, users=users)
+    scores["mse", "test"] = mse(factors, test, users=users)
+    return scores
+
+
+# ----------------------------------------------------------------------------- shared machinery
+
+
+class _Task(NamedTuple):
+    users: np.ndarray  # evaluated rows, int64
+    user_vectors: np.ndarray  # (n_eval, n_dims) float32, rows of `users`
+    item_vectors: np.ndarray  # (n_items, n_dims) float32
+    relevant: sp.csr_matrix  # rows of `users` in interactions, canonical
+    excluded: sp.csr_matrix | None  # rows of `users` in exclude, canonical
+
+
+def _check_sparse(matrix, name, shape=None) -> sp.csr_matrix:
+    if not sp.issparse(matrix):
+        raise TypeError(
+            f"{name} must be a scipy.sparse matrix of shape (n_users, n_items), got "
+            f"{type(matrix).__name__}; wrap it with scipy.sparse.csr_matrix."
+        )
+    if matrix.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_users, n_items), got shape {matrix.shape}.")
+    if shape is not None and matrix.shape != shape:
+        raise ValueError(
+            f"{name} has shape {matrix.shape} but interactions has shape {shape}; both must be "
+            "(n_users, n_items) over the same users and items."
+        )
+    return sp.csr_matrix(matrix)
+
+
+def _canonical(matrix: sp.csr_matrix, binary: bool) -> sp.csr_matrix:
+    """Sorted, duplicate-free rows; for ``binary``, also without stored zeros."""
+    if not matrix.has_canonical_format:
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
+    if binary and matrix.nnz and not matrix.data.all():
+        matrix = matrix.copy()
+        matrix.eliminate_zeros()
+    return matrix
+
+
+def _check_users(users, n_users) -> np.ndarray:
+    array = np.asarray(users)
+    if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(
+            "users must be a 1-D array of row indices (integers); for a boolean mask pass "
+            "np.flatnonzero(mask)."
+        )
+    if array.size == 0:
+        raise ValueError("users is empty; pass at least one row index, or users=None.")
+    if array.min() < 0 or array.max() >= n_users:
+        raise ValueError(
+            f"users must be row indices in [0, {n_users}), got values from {array.min()} "
+            f"to {array.max()}."
+        )
+    return array.astype(np.int64, copy=False)
+
+
+def _check_k(k, n_items):
+    if not _is_int(k):
+        raise ValueError(f"The 'k' must be an integer, got {k!r}.")
+    if k < 1:
+        raise ValueError(f"The 'k' must be >= 1, got {k}.")
+    if k > n_items:
+        raise ValueError(f"The 'k' must be <= the number of items ({n_items}), got {k}.")
+
+
+def _check_counts(user_vectors, item_vectors, shape):
+    n_users, n_items = shape
+    if item_vectors.shape[0] != n_items:
+        raise ValueError(
+            f"The model gives {item_vectors.shape[0]} item vectors but interactions has {n_items} "
+            "items (columns). A LightFM model fitted with item_features needs the same "
+            "item_features here; otherwise check that model and interactions share an item index."
+        )
+    if user_vectors.shape[0] != n_users:
+        raise ValueError(
+            f"The model gives {user_vectors.shape[0]} user vectors but interactions has {n_users} "
+            "users (rows). A LightFM model fitted with user_features needs the same "
+            "user_features here; otherwise check that model and interactions share a user index."
+        )
+
+
+def _prepare(model, interactions, users, exclude, item_features, user_features, all_rows,
+             binary=True):
+    """Validate the inputs and cut out the evaluated users' rows."""
+    interactions = _check_sparse(interactions, "interactions")
+    if exclude is not None:
+        exclude = _check_sparse(exclude, "exclude", interactions.shape)
+    user_vectors, item_vectors = as_factors(model, item_features=item_features,
+                                            user_features=user_features)
+    _check_counts(user_vectors, item_vectors, interactions.shape)
+    interactions = _canonical(interactions, binary)
+    if users is None:
+        if all_rows:
+            users = np.arange(interactions.shape[0])
+        else:
+            users = np.flatnonzero(np.diff(interactions.indptr) > 0)
+            if users.size == 0:
+                raise ValueError(
+                    "interactions holds no interaction, so there is no user to evaluate."
+                )
+    users = _check_users(users, interactions.shape[0])
+    relevant = interactions[users]
+    excluded = None
+    if exclude is not None:
+        excluded = _canonical(exclude, True)[users]
+        shared = int(_isin(_pair_keys(relevant, item_vectors.shape[0]),
+                           _pair_keys(excluded, item_vectors.shape[0])).sum())
+        if shared:
+            raise ValueError(
+                f"interactions and exclude share {shared} (user, item) pairs among the evaluated "
+                "users; an excluded item can never be a hit. Check your data split."
+            )
+    return _Task(users, np.ascontiguousarray(user_vectors[users]), item_vectors, relevant, excluded)
+
+
+def _pair_keys(matrix: sp.csr_matrix, n_items: int) -> np.ndarray:
+    """Sorted int64 keys row * n_items + column of the stored entries of a canonical CSR."""
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows * n_items + matrix.indices
+
+
+def _isin(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Boolean array: which of ``keys`` are in ``sorted_keys`` (ascending)."""
+    if sorted_keys.size == 0:
+        return np.zeros(keys.shape, dtype=bool)
+    pos = np.searchsorted(sorted_keys, keys)
+    np.minimum(pos, sorted_keys.size - 1, out=pos)
+    return sorted_keys[pos] == keys
+
+
+def _n_threads(num_threads) -> int:
+    if not _is_int(num_threads) or num_threads < 0:
+        raise ValueError(
+            f"num_threads must be an integer >= 0 (0 = every core), got {num_threads!r}."
+        )
+    if num_threads == 0:
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+    return int(num_threads)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _chunk_rows(chunk_size, default) -> int:
+    if chunk_size is None:
+        return int(default)
+    if not _is_int(chunk_size) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1 or None, got {chunk_size!r}.")
+    return int(chunk_size)
+
+
+def _run(work, tasks, num_threads):
+    """Call ``work`` on every task, on up to ``num_threads`` threads.
+
+    numpy's matrix products and sorts and implicit's selection release the GIL.
+    """
+    tasks = list(tasks)
+    threads = min(_n_threads(num_threads), len(tasks))
+    if threads <= 1:
+        for task in tasks:
+            work(task)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(work, tasks):
+            pass
+
+
+def _top_k_hits(model, interactions, k, users, exclude, item_features, user_features, num_threads,
+                chunk_size):
+    task = _prepare(model, interactions, users, exclude, item_features, user_features,
+                    all_rows=False)
+    _check_k(k, task.item_vectors.shape[0])
+    top = _top_k(task, int(k), num_threads, chunk_size)
+    return _hits(top, task.relevant), np.diff(task.relevant.indptr)
+
+
+def _hits(top: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """float array (n_eval, k): 1 where the ranked item is one of the user's interactions."""
+    n_items = relevant.shape[1]
+    keys = np.arange(len(top), dtype=np.int64)[:, None] * n_items + top
+    return (_isin(keys, _pair_keys(relevant, n_items)) & (top >= 0)).astype(np.float64)
+
+
+def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
+    """Each evaluated user's k best items, best first, as int32 (n_eval, k); -1 where none is left.
+
+    Exact, and usually much cheaper than scoring every item:
+
+    * Items are sorted by vector norm and every user's top k is first taken among the
+      ``prefix`` longest item vectors. A score is at most |user| * |item|
+      (Cauchy-Schwarz), so only users whose k-th score a shorter item vector could
+      beat are ranked again, over the longer prefix they need. Trained factors give
+      popular items long vectors, so these are few; a probe of a few users falls
+      back to ranking every item when they are not.
+    * Excluded items are dropped from an over-fetched list: a user's top
+      (k + min(n_excluded, _OVERFETCH)) is taken unfiltered and the excluded items
+      removed. If that leaves fewer than k while more items are excluded, the user
+      is ranked again with implicit's row-by-row filter over every item.
+    """
+    from implicit.cpu.topk import topk
+
+    items, queries, excluded = task.item_vectors, task.user_vectors, task.excluded
+    n_eval, n_items = len(task.users), items.shape[0]
+    # A dimension constant over the items (LightFM's user bias meets a column of ones)
+    # adds the same amount to all of a user's scores: dropping it leaves the ranking
+    # as it is and makes the norm bound below much tighter.
+    varies = (items != items[:1]).any(axis=0)
+    if varies.any() and not varies.all():
+        items = np.ascontiguousarray(items[:, varies])
+        queries = np.ascontiguousarray(queries[:, varies])
+    chunk = _chunk_rows(chunk_size, max(1, min(_TOPK_CHUNK, _BLOCK_BYTES // (4 * n_items))))
+    top = np.full((n_eval, k), -1, dtype=np.int32)
+    kth = np.full(n_eval, -np.inf)  # k-th best score in the ranked prefix; -inf if none
+    unresolved = np.zeros(n_eval, dtype=bool)  # over-fetch too short: filter row by row
+
+    if excluded is None:
+        n_excluded, excluded_keys = np.zeros(n_eval, dtype=np.int64), None
+    else:
+        n_excluded, excluded_keys = np.diff(excluded.indptr), _pair_keys(excluded, n_items)
+    extra = np.minimum(n_excluded, _OVERFETCH)
+
+    prefix = max(_PREFIX_MIN, n_items // _PREFIX_SHARE, 4 * k)
+    order, sorted_items = None, items
+    if prefix < n_items:
+        item_norms = np.linalg.norm(items.astype(np.float64), axis=1)
+        order = np.argsort(-item_norms, kind="stable")
+        sorted_items, sorted_norms = np.ascontiguousarray(items[order]), item_norms[order]
+        user_norms = np.linalg.norm(queries.astype(np.float64), axis=1)
+        slack = 1.0 + 8 * queries.shape[1] * np.finfo(np.float32).eps  # float32 rounding of a score
+
+        def needed_prefix(rows, scores):
+            """How many of the longest item vectors could reach each score."""
+            shortest = np.full(len(rows), -np.inf)
+            positive = scores > 0
+            shortest[positive] = scores[positive] / (user_norms[rows][positive] * slack)
+            return np.searchsorted(-sorted_norms, -shortest, side="right")
+
+        # Probe a sample of users: without norm structure (random factors, some LightFM
+        # models) nearly everyone needs every item, and ranking all items directly is cheaper.
+        probe = np.unique(np.linspace(0, n_eval - 1, min(n_eval, _PROBE_USERS)).astype(np.int64))
+        fetch = int(min(prefix, k + extra[probe].max()))
+        _, scores = topk(sorted_items[:prefix], queries[probe], fetch, num_threads=1)
+        lowest = scores[np.arange(len(probe)), np.minimum(k + extra[probe], fetch) - 1]
+        need = needed_prefix(probe, lowest)
+        if prefix + np.where(need > prefix, need, 0).mean() > _PRUNE_PAYS * n_items:
+            order, sorted_items = None, items
+    if order is None:
+        prefix = n_items
+
+    def best_in_prefix(rows, size):
+        fetch = int(min(size, k + extra[rows].max()))
+        ids, scores = topk(sorted_items[:size], queries[rows], fetch, num_threads=1)
+        if order is not None:
+            ids = order[ids].astype(np.int32)
+        if excluded_keys is None:
+            top[rows], kth[rows] = ids, scores[:, -1]
+            return
+        keep = ~_isin(rows[:, None].astype(np.int64) * n_items + ids, excluded_keys)
+        first = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+        chosen = np.take_along_axis(ids, first, axis=1)
+        found = np.take_along_axis(keep, first, axis=1)
+        chosen[~found] = -1
+        top[rows] = chosen
+        last = np.take_along_axis(scores, first[:, -1:], axis=1)[:, 0]
+        kth[rows] = np.where(found[:, -1], last, -np.inf)
+        unresolved[rows] = ~found[:, -1] & (n_excluded[rows] > fetch - k)
+
+    def blocks(rows):
+        return [rows[s:s + chunk] for s in range(0, len(rows), chunk)]
+
+    # users sorted by over-fetch so that a block fetches little more than it needs
+    by_extra = np.argsort(extra, kind="stable")
+    _run(lambda rows: best_in_prefix(rows, prefix), blocks(by_extra), num_threads)
+
+    if prefix < n_items:
+        needed = needed_prefix(np.arange(n_eval), kth)
+        again = np.flatnonzero((needed > prefix) & ~unresolved)
+        again = again[np.argsort(needed[again], kind="stable")]
+        _run(lambda rows: best_in_prefix(rows, int(needed[rows].max())), blocks(again), num_threads)
+
+    def filtered(rows):
+        ids, scores = topk(items, queries[rows], k, filter_query_items=excluded[rows],
+                           num_threads=1)
+        # implicit's filler once every item is excluded
+        ids[scores == -np.finfo(scores.dtype).max] = -1
+        top[rows] = ids
+
+    _run(filtered, blocks(np.flatnonzero(unresolved)), num_threads)
+    return top
+
+
+def _finish(values: np.ndarray, per_user: bool):
+    return values if per_user else float(np.mean(values))
