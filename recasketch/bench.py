@@ -98,7 +98,7 @@ def ensure_full_dataset(out_dir: Path = config.SYNTHETIC_FULL_DIR) -> Path:
 def straightforward_read(path):
     import csv as _csv
 
-    return pd.read_csv(path, sep="|", quoting=_csv.QUOTE_MINIMAL, escapechar="\\", quotechar="\\")
+    return pd.read_csv(path, sep="|", quoting=_csv.QUOTE_MINIMAL, quotechar="\\")
 
 
 def straightforward_threshold(df, user_min=5, item_min=5):
@@ -246,6 +246,7 @@ def bench_checkpoint(inter, split, factors: int = 40, repeat: int = 5):
 
     # The same factors inside a LightFM model (biases zero), for lightfm's evaluation.
     lfm = LightFM(no_components=factors)
+    lfm._initialize(factors, train.shape[1], train.shape[0])  # allocate, then overwrite below
     lfm.user_embeddings = np.ascontiguousarray(model.user_factors, dtype=np.float32)
     lfm.item_embeddings = np.ascontiguousarray(model.item_factors, dtype=np.float32)
     lfm.user_biases = np.zeros(train.shape[0], dtype=np.float32)
@@ -324,7 +325,8 @@ def bench_grid(inter, split, n_jobs: int, log_path: Path, sample_factors=(10, 40
     print("(the dense estimate interpolates the measured checkpoint cost over factor counts and adds "
           "the same training time; resumed combinations count with the time they took when run)")
     best = results[(results.metric == "p@k") & (results.split == "test")].sort_values("value").iloc[-1]
-    print(f"best test p@5 {best['value']:.5f} at {dict(best.drop(['metric', 'split', 'value']))}")
+    where = ", ".join(f"{name} {value:g}" for name, value in best.drop(["metric", "split", "value"]).items())
+    print(f"best test p@5 {best['value']:.5f} at {where}")
     return results
 
 
