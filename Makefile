@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 ## Data for `make results`: sample | sketchfab | synthetic-full
 DATA ?= synthetic-full
-NOTEBOOKS := $(sorted $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 # One BLAS thread per process: implicit's ALS is multithreaded itself and warns otherwise.
 export OPENBLAS_NUM_THREADS := 1
