@@ -290,3 +290,42 @@ def test_cli_rejects_unknown_preset(capsys):
     with pytest.raises(SystemExit):
         synthetic.main(["--preset", "huge"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def _als_split(data, seed=0):
+    from recasketch.preprocess import build_interactions, threshold_interactions
+    from recasketch.split import train_test_split
+
+    core = threshold_interactions(data.likes.drop_duplicates(), verbose=False)
+    return train_test_split(build_interactions(core).matrix, 5, 0.2, random_state=seed)
+
+
+@pytest.mark.slow
+def test_full_preset_is_about_as_hard_as_the_real_crawl(full):
+    """The post's best ALS setting scores a test p@5 (post protocol) of the post's order (0.0476)."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from recasketch.metrics import precision_at_k
+
+    train, test, users = _als_split(full)
+    model = AlternatingLeastSquares(factors=40, regularization=0.1, alpha=50, iterations=22, random_state=0)
+    model.fit(train, show_progress=False)
+    test_p5 = precision_at_k(model, test, k=5, users=users)
+    train_p5 = precision_at_k(model, train, k=5, users=users)
+    assert 0.02 <= test_p5 <= 0.10
+    assert train_p5 > 3 * test_p5
+
+
+def test_on_the_sample_als_beats_popularity_clearly(sample):
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from recasketch.baselines import Popularity
+    from recasketch.metrics import precision_at_k
+
+    train, test, users = _als_split(sample)
+    als = AlternatingLeastSquares(factors=20, regularization=0.1, alpha=20, iterations=15, random_state=0)
+    als.fit(train, show_progress=False)
+    popularity = Popularity().fit(train)
+    als_p5 = precision_at_k(als, test, k=5, users=users, exclude=train)
+    pop_p5 = precision_at_k(popularity, test, k=5, users=users, exclude=train)
+    assert als_p5 > 2 * pop_p5
