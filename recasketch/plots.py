@@ -153,16 +153,22 @@ def plot_grid_heatmaps(
     best = part.groupby([facet, rows, cols])["value"].agg(agg).reset_index()
     facets = sorted(best[facet].unique())
     vmin, vmax = best["value"].min(), best["value"].max()
-    fig, axes = plt.subplots(1, len(facets), figsize=(3.6 * len(facets) + 1, 3.6),
+    ncols = min(3, len(facets))
+    nrows = -(-len(facets) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.9 * ncols + 1, 3.5 * nrows),
                              constrained_layout=True, squeeze=False)
-    for i, (ax, value) in enumerate(zip(axes[0], facets)):
+    flat = axes.ravel()
+    for i, (ax, value) in enumerate(zip(flat, facets)):
         table = best[best[facet] == value].pivot(index=rows, columns=cols, values="value")
         sns.heatmap(table, ax=ax, vmin=vmin, vmax=vmax, cmap="viridis", annot=len(table.columns) <= 6,
-                    fmt=".3f", annot_kws={"fontsize": 7}, cbar=i == len(facets) - 1,
-                    cbar_kws={"label": f"best {split} {_label(metric, k)}"})
+                    fmt=".3f", annot_kws={"fontsize": 7}, cbar=False)
         ax.set_title(f"{facet} = {value}")
-        if i:
+        if i % ncols:
             ax.set_ylabel("")
+    for ax in flat[len(facets):]:
+        ax.set_visible(False)
+    fig.colorbar(flat[0].collections[0], ax=list(flat[:len(facets)]),
+                 label=f"best {split} {_label(metric, k)}", shrink=0.9)
     return fig
 
 
