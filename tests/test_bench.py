@@ -1,6 +1,5 @@
 """The benchmark compares like with like: its straightforward methods compute what ours do."""
 
-import numpy as np
 import pandas as pd
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
