@@ -38,7 +38,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -348,6 +348,31 @@ class Preset:
     n_duplicates: int
 
 
+# The sample's parameters; the full preset differs from them only where it says.
+_SAMPLE = Preset(
+    n_users=2_800,
+    n_models=1_300,
+    activity_median=3.0,
+    activity_sigma=1.55,
+    max_activity=400,
+    popularity_sigma=1.6,
+    popularity_floor=1.5,
+    topic_share=0.75,
+    extra_topics_mean=0.6,
+    topic_concentration=1.0,
+    topic_size_sigma=0.3,
+    category_probs=(0.08, 0.77, 0.15),
+    own_category_prob=0.85,
+    tags_mean=5.8,
+    topic_tag_share=0.35,
+    common_tag_share=0.2,
+    tail_vocab=4_000,
+    tail_exponent=1.06,
+    tail_offset=50.0,
+    tag_case_share=0.02,
+    n_duplicates=12,
+)
+
 #: The named presets. ``"full"`` is tuned to the posts' statistics (within 5 % of
 #: :data:`REFERENCE_STATS`) and to their difficulty: the post's best ALS setting scores
 #: a test p@5 (post protocol) near the post's 0.048. ``"sample"`` is the committed
@@ -355,30 +380,9 @@ class Preset:
 #: a flatter popularity and more on-topic likes than ``"full"``, so that even at this
 #: size ALS clearly beats a popularity ranking.
 PRESETS = {
-    "sample": Preset(
-        n_users=2_800,
-        n_models=1_300,
-        activity_median=3.0,
-        activity_sigma=1.55,
-        max_activity=400,
-        popularity_sigma=1.6,
-        popularity_floor=1.5,
-        topic_share=0.75,
-        extra_topics_mean=0.6,
-        topic_concentration=1.0,
-        topic_size_sigma=0.3,
-        category_probs=(0.08, 0.77, 0.15),
-        own_category_prob=0.85,
-        tags_mean=5.8,
-        topic_tag_share=0.35,
-        common_tag_share=0.2,
-        tail_vocab=4_000,
-        tail_exponent=1.06,
-        tail_offset=50.0,
-        tag_case_share=0.02,
-        n_duplicates=12,
-    ),
-    "full": Preset(
+    "sample": _SAMPLE,
+    "full": replace(
+        _SAMPLE,
         n_users=62_583,
         n_models=28_820,
         activity_median=0.84,
@@ -387,18 +391,7 @@ PRESETS = {
         popularity_sigma=2.0,
         popularity_floor=2.45,
         topic_share=0.67,
-        extra_topics_mean=0.6,
-        topic_concentration=1.0,
-        topic_size_sigma=0.3,
-        category_probs=(0.08, 0.77, 0.15),
-        own_category_prob=0.85,
-        tags_mean=5.8,
-        topic_tag_share=0.35,
-        common_tag_share=0.2,
         tail_vocab=60_000,
-        tail_exponent=1.06,
-        tail_offset=50.0,
-        tag_case_share=0.02,
         n_duplicates=155,
     ),
 }
