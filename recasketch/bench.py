@@ -144,19 +144,14 @@ def straightforward_split(ratings, split_count=5, fraction=0.2, seed=0):
 
 def dense_checkpoint(model, train, test, users, k=5):
     """The post's evaluation: dense float64 predictions for every user, an argsort per
-    user for p@k, sklearn's MSE over the dense rows."""
-    from sklearn.metrics import mean_squared_error
+    user for p@k, sklearn's MSE over the dense rows (see :mod:`recasketch._reference`)."""
+    from ._reference import dense_predictions, naive_mse, naive_precision_at_k
 
-    predictions = model.user_factors.astype(np.float64) @ model.item_factors.astype(np.float64).T
+    predictions = dense_predictions(model)
     out = {}
     for name, ratings in (("train", train), ("test", test)):
-        precisions = []
-        for user in users:
-            top = np.argsort(-predictions[user, :])[:k]
-            liked = ratings.getrow(user).indices
-            precisions.append(len(set(top) & set(liked)) / float(k))
-        out["p@k", name] = float(np.mean(precisions))
-        out["mse", name] = mean_squared_error(ratings[users, :].toarray().ravel(), predictions[users, :].ravel())
+        out["p@k", name] = naive_precision_at_k(predictions, ratings, k=k, users=users)
+        out["mse", name] = naive_mse(predictions, ratings, users=users)
     return out
 
 
