@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from .tuning import param_columns
+
 __all__ = [
     "plot_grid_heatmaps",
     "plot_grid_traces",
@@ -79,10 +81,6 @@ def plot_learning_curve(
     return fig
 
 
-def _param_columns(results: pd.DataFrame) -> list[str]:
-    return [c for c in results.columns if c not in ("epoch", "metric", "split", "value")]
-
-
 def plot_grid_traces(
     results: pd.DataFrame,
     metric: str = "p@k",
@@ -100,7 +98,7 @@ def plot_grid_traces(
     -------
     matplotlib.axes.Axes
     """
-    params = _param_columns(results)
+    params = param_columns(results)
     part = results[(results["metric"] == metric) & (results["split"] == split)]
     if part.empty:
         raise ValueError(f"No rows with metric={metric!r} and split={split!r}.")

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from . import metrics
 
 __all__ = [
+    "param_columns",
     "parameter_summary",
     "best_params",
     "format_log_row",
@@ -176,7 +177,7 @@ def learning_curve(
         ``split`` "fit" and "eval" holding the time spent up to that checkpoint.
     """
     epochs = _check_epochs(epochs)
-    users = _resolve_users(test, user_index)
+    users = None if user_index is None else np.asarray(user_index, dtype=np.int64)
     rows = []
     done = 0
     fit_seconds = eval_seconds = 0.0
@@ -204,13 +205,15 @@ def learning_curve(
     return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
 
 
-def _resolve_users(test, user_index):
-    if user_index is None:
-        return np.flatnonzero(np.diff(sp.csr_matrix(test).indptr) > 0)
-    return np.asarray(user_index, dtype=np.int64)
-
-
 # --------------------------------------------------------------------- grid search
+
+
+_TIDY_COLUMNS = ("epoch", "metric", "split", "value")
+
+
+def param_columns(results: pd.DataFrame) -> list[str]:
+    """The parameter columns of a tidy results frame: all but epoch, metric, split, value."""
+    return [c for c in results.columns if c not in _TIDY_COLUMNS]
 
 
 def _params_key(params: Mapping) -> str:
@@ -232,24 +235,15 @@ def _accepts(estimator, name: str) -> bool:
 
 
 def _run_combination(estimator, params, train, test, epochs, k, users, item_features, exclude_train, single_thread):
+    """One learning curve; in a worker process (``single_thread``) the model and the
+    scoring get one thread each, BLAS having been pinned by :func:`_worker_init`."""
     kwargs = dict(params)
     if single_thread and _accepts(estimator, "num_threads") and "num_threads" not in kwargs:
         kwargs["num_threads"] = 1
-    if single_thread:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            model = estimator(**kwargs)
-            curve = learning_curve(
-                model, train, test, epochs, k=k, user_index=users, item_features=item_features,
-                exclude_train=exclude_train, num_threads=1, verbose=False,
-            )
-    else:
-        model = estimator(**kwargs)
-        curve = learning_curve(
-            model, train, test, epochs, k=k, user_index=users, item_features=item_features,
-            exclude_train=exclude_train, verbose=False,
-        )
+    curve = learning_curve(
+        estimator(**kwargs), train, test, epochs, k=k, user_index=users, item_features=item_features,
+        exclude_train=exclude_train, num_threads=1 if single_thread else None, verbose=False,
+    )
     return curve.to_dict(orient="list")
 
 
@@ -289,7 +283,7 @@ def _records_to_frame(records: Iterable[dict], param_names: list[str]) -> pd.Dat
             curve.insert(position, name, record["params"].get(name))
         frames.append(curve)
     if not frames:
-        return pd.DataFrame(columns=[*param_names, "epoch", "metric", "split", "value"])
+        return pd.DataFrame(columns=[*param_names, *_TIDY_COLUMNS])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -358,7 +352,7 @@ def grid_search_learning_curve(
     combos = [dict(base_params, **p) for p in ParameterGrid(param_grid)]
     grid_names = sorted({name for p in ParameterGrid(param_grid) for name in p})
     epochs = _check_epochs(epochs)
-    users = _resolve_users(test, user_index)
+    users = None if user_index is None else np.asarray(user_index, dtype=np.int64)
     log_path = Path(log_path) if log_path is not None else None
     done = _read_log(log_path) if log_path is not None else {}
     if log_path is not None:
@@ -438,7 +432,7 @@ def parameter_summary(results: pd.DataFrame, metric: str = "p@k", split: str = "
         minus smallest ``mean`` of that parameter), widest spread first.
     """
     chosen = results[(results["metric"] == metric) & (results["split"] == split)]
-    params = [c for c in results.columns if c not in ("epoch", "metric", "split", "value")]
+    params = param_columns(results)
     if chosen.empty or not params:
         raise ValueError(f"No rows with metric={metric!r} and split={split!r}, or no parameter columns.")
     agg = "min" if metric == "mse" else "max"
