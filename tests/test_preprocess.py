@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction import DictVectorizer
 
+from recasketch.bench import straightforward_threshold
 from recasketch.data import DataError
 from recasketch.preprocess import (
     build_interactions,
@@ -12,18 +13,6 @@ from recasketch.preprocess import (
     interaction_stats,
     threshold_interactions,
 )
-
-
-def loop_threshold(df, user_min, item_min):
-    """The post's loop, written with groupby: users first, then items, until stable."""
-    while True:
-        start = len(df)
-        per_user = df.groupby("uid")["mid"].count()
-        df = df[~df["uid"].isin(per_user[per_user < user_min].index)]
-        per_item = df.groupby("mid")["uid"].count()
-        df = df[~df["mid"].isin(per_item[per_item < item_min].index)]
-        if len(df) == start:
-            return df
 
 
 likes_frames = st.lists(
@@ -34,7 +23,7 @@ likes_frames = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(likes_frames, st.integers(1, 4), st.integers(1, 4))
 def test_threshold_equals_post_loop_and_is_fixed_point(df, user_min, item_min):
-    expected = loop_threshold(df, user_min, item_min)
+    expected = straightforward_threshold(df, user_min, item_min)  # the post's loop
     if len(expected) == 0:
         with pytest.raises(DataError, match="No likes survive"):
             threshold_interactions(df, user_min=user_min, item_min=item_min, verbose=False)
