@@ -11,6 +11,8 @@ STAMP := $(VENV)/.installed
 
 ## Data for `make results`: sample | sketchfab | synthetic-full
 DATA ?= synthetic-full
+## Calls for `make bench-search`
+CALLS ?= 30
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 # One BLAS thread per process: implicit's ALS is multithreaded itself and warns otherwise.
@@ -18,7 +20,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help venv test run notebooks data sample synthetic-full results bench bench-grid html lock clean
+.PHONY: help venv test run notebooks data sample synthetic-full results bench bench-grid bench-search html lock clean
 
 help: ## Show this list of targets
 	@echo "recasketch — make targets:"
@@ -70,6 +72,9 @@ bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward
 
 bench-grid: $(STAMP) ## Time the post's full ALS grid (180 combinations x epochs 2..38) on the full preset
 	$(PY) -m recasketch.bench grid
+
+bench-search: $(STAMP) ## Run 30 calls of post 2's WARP search on the full preset (resumable) and project the full cost
+	$(PY) -m recasketch.bench search --calls $(CALLS)
 
 html: $(STAMP) ## Render the executed notebooks as an HTML tutorial in site/
 	$(PY) -m jupyter nbconvert --to html --output-dir site $(NOTEBOOKS)

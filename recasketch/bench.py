@@ -12,6 +12,13 @@
    ``lightfm.evaluation.precision_at_k``, and the train-filtered test p@5 against
    ``implicit.evaluation.precision_at_k``; with the peak memory each one allocates.
 
+3. one checkpoint of a WARP model with identity + tag features — train p@5 and test
+   p@5 in both protocols — against ``lightfm.evaluation.precision_at_k``.
+
+``python -m recasketch.bench search --calls 30`` (``make bench-search``) runs the first
+calls of post 2's search without features, resumable from its log, and projects the
+wall time of the post's 250 + 50 calls from the measured seconds per call.
+
 ``python -m recasketch.bench grid`` (``make bench-grid``) runs post 1's whole grid (180
 combinations, checkpoints every 2 epochs to 38) and prints its wall time beside the
 same grid's time with the dense evaluation, estimated from a few combinations measured
@@ -325,22 +332,127 @@ def bench_grid(inter, split, n_jobs: int, log_path: Path, sample_factors=(10, 40
     return results
 
 
+def _item_features(data_dir: Path, item_ids):
+    """Identity ⊕ tags/categories for the likes matrix's items, as post 2 builds them."""
+    from .data import read_features
+    from .preprocess import build_item_features
+
+    features = read_features(data_dir / config.FEATURES_FILE)
+    return build_item_features(features, item_ids, identity=True).matrix
+
+
+def bench_warp_checkpoint(inter, split, data_dir: Path, epochs: int = 5, repeat: int = 3):
+    """One WARP + tags evaluation checkpoint against ``lightfm.evaluation.precision_at_k``."""
+    from lightfm import LightFM
+    from lightfm.evaluation import precision_at_k as lightfm_precision
+
+    from . import metrics
+
+    train, test, users = split
+    item_features = _item_features(data_dir, inter.item_ids)
+    model = LightFM(loss="warp", no_components=100, random_state=2016)
+    start = time.perf_counter()
+    model.fit(train.tocoo(), epochs=epochs, item_features=item_features, num_threads=os.cpu_count())
+    fit_seconds = time.perf_counter() - start
+
+    def ours():
+        return metrics.checkpoint_scores(model, train, test, users=users, k=5, exclude_train="both",
+                                         item_features=item_features, mse_scores=False)
+
+    # lightfm scores every user with an interaction: restrict train to the split users.
+    keep = np.zeros(train.shape[0], dtype=bool)
+    keep[users] = True
+    train_split_users = sp.csr_matrix(sp.diags(keep.astype(np.float32)) @ train)
+    train_split_users.eliminate_zeros()
+
+    def theirs():
+        threads = os.cpu_count()
+        return {
+            ("p@k", "train"): lightfm_precision(model, train_split_users, k=5, item_features=item_features,
+                                                num_threads=threads).mean(),
+            ("p@k", "test"): lightfm_precision(model, test, k=5, item_features=item_features,
+                                               num_threads=threads).mean(),
+            ("p@k", metrics.FILTERED_TEST): lightfm_precision(
+                model, test, train_interactions=train, k=5, item_features=item_features,
+                num_threads=threads).mean(),
+        }
+
+    our_scores, our_t, our_mem = _measure(ours, repeat)
+    their_scores, their_t, their_mem = _measure(theirs)
+    print(f"\nOne WARP checkpoint with identity + tag features ({item_features.shape[1]:,} features, "
+          f"100 components, {epochs} epochs trained in {fit_seconds:.1f} s): train p@5 and test p@5 in "
+          f"both protocols, {len(users):,} split users (median of {repeat} runs for recasketch)")
+    rows = [("train p@5 + test p@5 (both protocols)", f"{our_t:.3f}", _mb(our_mem), f"{their_t:.3f}",
+             _mb(their_mem), f"{their_t / our_t:.0f}x", "lightfm.evaluation.precision_at_k (3 calls)")]
+    print(_table(rows, ["measurement", "recasketch s", "peak", "peer s", "peak", "speed-up", "peer"]))
+    print("scores: " + ", ".join(f"{split} ours {our_scores['p@k', split]:.5f} vs lightfm "
+                                 f"{their_scores['p@k', split]:.5f}" for _, split in their_scores))
+
+
+def bench_search(inter, split, data_dir: Path, n_calls: int, log_path: Path, num_threads: int):
+    """Post 2's first search (no features) for ``n_calls`` calls, resumable from ``log_path``,
+    and the projected wall time of the post's 250 + 50 calls."""
+    from lightfm import LightFM
+
+    from . import published
+    from .tuning import LightFMObjective, resumable_search
+
+    train, test, users = split
+    objective = LightFMObjective(train, test, users, k=5, num_threads=num_threads)
+    result = resumable_search(objective, published.WARP_SEARCH["space"], n_calls, log_path=log_path,
+                              random_state=0)
+    calls = result.calls
+    per_epoch = calls["seconds"] / calls["epochs"]
+    print(f"\nPost 2's search without features: {len(calls)} calls ({result.n_resumed} read back from "
+          f"{log_path}), {result.n_failed} failed, LightFM num_threads={num_threads}")
+    print(f"mean {calls['seconds'].mean():.1f} s per call (median {calls['seconds'].median():.1f} s), "
+          f"mean epochs {calls['epochs'].mean():.0f}, {per_epoch.median():.2f} s per epoch (median)")
+    best = result.best
+    print("best: " + ", ".join(f"{name} {best[name]:.4g}" for name in published.WARP_SEARCH["space"])
+          + f" -> test p@5 {best['p@k']:.5f} (train removed: {best['p@k filtered']:.5f})")
+
+    # What one epoch costs with identity + tags, relative to none, at the post's best point.
+    item_features = _item_features(data_dir, inter.item_ids)
+    cost = {}
+    for name, features in (("none", None), ("identity + tags", item_features)):
+        model = LightFM(loss="warp", no_components=100, random_state=2016)
+        start = time.perf_counter()
+        model.fit(train.tocoo(), epochs=3, item_features=features, num_threads=num_threads)
+        cost[name] = (time.perf_counter() - start) / 3
+    ratio = cost["identity + tags"] / cost["none"]
+    first = published.WARP_SEARCH["calls"] * calls["seconds"].mean()
+    second = published.WARP_SIDE_INFO_SEARCH["calls"] * calls["seconds"].mean() * ratio
+    print(f"one epoch, 100 components: {cost['none']:.2f} s without features, "
+          f"{cost['identity + tags']:.2f} s with identity + tags ({ratio:.1f}x)")
+    print(f"projected wall time of post 2's searches on this machine: {published.WARP_SEARCH['calls']} calls "
+          f"{first / 3600:.1f} h + {published.WARP_SIDE_INFO_SEARCH['calls']} calls with features "
+          f"{second / 3600:.1f} h = {(first + second) / 3600:.1f} h")
+    return result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="recasketch benchmarks on the full synthetic preset")
-    parser.add_argument("what", nargs="?", choices=["steps", "grid"], default="steps")
+    parser.add_argument("what", nargs="?", choices=["steps", "grid", "search"], default="steps")
     parser.add_argument("--data-dir", type=Path, default=config.SYNTHETIC_FULL_DIR)
-    parser.add_argument("--n-jobs", type=int, default=os.cpu_count())
-    parser.add_argument("--log", type=Path, default=config.RESULTS_DIR / "bench" / "als_grid_full.jsonl",
-                        help="grid log; rerunning resumes from it")
+    parser.add_argument("--n-jobs", type=int, default=os.cpu_count(),
+                        help="grid processes, or LightFM threads for the search")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="grid or search log; rerunning resumes from it")
+    parser.add_argument("--calls", type=int, default=30, help="search calls (default: 30)")
     args = parser.parse_args(argv)
 
     print(f"machine: {_machine()}; data: full synthetic preset (SYNTHETIC, not the real crawl)")
     data_dir = ensure_full_dataset(args.data_dir)
     inter, split = bench_preprocessing(data_dir)
+    bench_dir = config.RESULTS_DIR / "bench"
     if args.what == "steps":
         bench_checkpoint(inter, split)
+        bench_warp_checkpoint(inter, split, data_dir)
+    elif args.what == "grid":
+        bench_grid(inter, split, args.n_jobs, args.log or bench_dir / "als_grid_full.jsonl")
     else:
-        bench_grid(inter, split, args.n_jobs, args.log)
+        bench_search(inter, split, data_dir, args.calls, args.log or bench_dir / "warp_search_full.jsonl",
+                     args.n_jobs)
     return 0
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "FILTERED_TEST",
     "as_factors",
     "auc",
     "checkpoint_scores",
@@ -44,6 +45,10 @@ __all__ = [
     "precision_at_k",
     "recall_at_k",
 ]
+
+#: The ``split`` label :func:`checkpoint_scores` gives the test precision with each user's
+#: train likes removed before ranking, beside post 1's ``"test"`` (all items ranked).
+FILTERED_TEST = "test, train removed"
 
 # Most bytes of working memory one block of users may take (per thread).
 _BLOCK_BYTES = 64 * 2**20
@@ -538,11 +543,12 @@ def checkpoint_scores(
     item_features=None,
     user_features=None,
     num_threads=0,
+    mse_scores=True,
 ):
     """Train and test precision@k and MSE of one model, as post 1 logs them at each epoch.
 
-    The train and test top-k lists are the same ranking when ``exclude_train`` is
-    False, so it is computed once.
+    The train and test top-k lists are the same ranking in post 1's protocol, so it
+    is computed once.
 
     Parameters
     ----------
@@ -555,27 +561,35 @@ def checkpoint_scores(
         test interaction.
     k : int, default=5
         Cut-off of precision@k.
-    exclude_train : bool, default=False
+    exclude_train : bool or "both", default=False
         ``True`` removes each user's train items before ranking for the *test*
-        precision (the train precision always ranks every item).
+        precision (the train precision always ranks every item). ``"both"`` reports
+        the test precision in both protocols: post 1's under ``("p@k", "test")`` and
+        the train-filtered one under ``("p@k", FILTERED_TEST)``.
     item_features : csr_matrix of shape (n_items, n_item_features), default=None
         LightFM only.
     user_features : csr_matrix of shape (n_users, n_user_features), default=None
         LightFM only.
     num_threads : int, default=0
         Threads for the top-k; 0 uses every core.
+    mse_scores : bool, default=True
+        Also report the train and test MSE (post 1 does; a ranking loss such as WARP
+        does not predict 0/1 preferences, so post 2 does not).
 
     Returns
     -------
     dict
         ``{("p@k", "train"): float, ("p@k", "test"): float, ("mse", "train"): float,
-        ("mse", "test"): float}``.
+        ("mse", "test"): float}``, plus ``("p@k", FILTERED_TEST)`` for
+        ``exclude_train="both"``, without the MSE keys for ``mse_scores=False``.
     """
+    if exclude_train not in (False, True, "both"):
+        raise ValueError(f"exclude_train must be False, True or 'both', got {exclude_train!r}.")
     if users is None:
         users = np.flatnonzero(np.diff(_canonical(_check_sparse(test, "test"), True).indptr))
     factors = as_factors(model, item_features=item_features, user_features=user_features)
     scores = {}
-    if exclude_train:
+    if exclude_train is True:
         scores["p@k", "train"] = precision_at_k(factors, train, k, users=users,
                                                 num_threads=num_threads)
         scores["p@k", "test"] = precision_at_k(factors, test, k, users=users, exclude=train,
@@ -587,8 +601,12 @@ def checkpoint_scores(
         test_task = _prepare(factors, test, train_task.users, None, None, None, all_rows=False)
         for split, task in (("train", train_task), ("test", test_task)):
             scores["p@k", split] = float(np.mean(_hits(top, task.relevant).sum(axis=1) / k))
-    scores["mse", "train"] = mse(factors, train, users=users)
-    scores["mse", "test"] = mse(factors, test, users=users)
+        if exclude_train == "both":
+            scores["p@k", FILTERED_TEST] = precision_at_k(factors, test, k, users=users,
+                                                          exclude=train, num_threads=num_threads)
+    if mse_scores:
+        scores["mse", "train"] = mse(factors, train, users=users)
+        scores["mse", "test"] = mse(factors, test, users=users)
     return scores
 
 

@@ -19,7 +19,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,14 @@ from tqdm import tqdm
 from . import metrics
 
 __all__ = [
+    "FitFailed",
+    "LightFMObjective",
+    "SearchResult",
+    "WORST_VALUE",
     "param_columns",
+    "post_lightfm_params",
+    "read_search_log",
+    "resumable_search",
     "parameter_summary",
     "best_params",
     "format_log_row",
@@ -114,7 +121,7 @@ def format_log_row(values, spacing: int = 12, header: bool = False) -> str:
 
 
 def _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train,
-                      num_threads=None):
+                      num_threads=None, mse_scores=True):
     """Train/test p@k and MSE of ``model`` for one checkpoint, as a dict."""
     return metrics.checkpoint_scores(
         model,
@@ -126,7 +133,14 @@ def _score_checkpoint(model, train, test, users, k, item_features, user_features
         item_features=item_features,
         user_features=user_features,
         num_threads=0 if num_threads is None else num_threads,
+        mse_scores=mse_scores,
     )
+
+
+def _column_title(metric: str, split: str, k: int) -> str:
+    if metric == "p@k":
+        return f"filt. p@{k}" if split == metrics.FILTERED_TEST else f"{split} p@{k}"
+    return f"{split} {metric}"
 
 
 def learning_curve(
@@ -138,9 +152,10 @@ def learning_curve(
     user_index=None,
     item_features=None,
     user_features=None,
-    exclude_train: bool = False,
+    exclude_train: bool | str = False,
     num_threads=None,
     verbose: bool = True,
+    mse_scores: bool = True,
 ) -> pd.DataFrame:
     """Train ``model`` up to each of ``epochs`` in turn and score it at each one.
 
@@ -160,14 +175,17 @@ def learning_curve(
         with a test like.
     item_features, user_features : scipy.sparse matrix, default=None
         Side information for LightFM.
-    exclude_train : bool, default=False
+    exclude_train : bool or "both", default=False
         ``False`` ranks all items, as the post does; ``True`` removes each user's
-        train items before ranking the test items.
+        train items before ranking the test items; ``"both"`` scores the test items
+        both ways (the filtered rows get ``split`` ``metrics.FILTERED_TEST``).
     num_threads : int, default=None
         Threads for LightFM's training and for scoring; ``None`` trains with LightFM's
         default and scores on every core.
     verbose : bool, default=True
         Print the post-style boxed table, one row per checkpoint.
+    mse_scores : bool, default=True
+        Score the MSE too (post 1 does; it means little for a ranking loss).
 
     Returns
     -------
@@ -181,8 +199,6 @@ def learning_curve(
     rows = []
     done = 0
     fit_seconds = eval_seconds = 0.0
-    if verbose:
-        print(format_log_row(["epoch", f"train p@{k}", f"test p@{k}", "train mse", "test mse"], header=True))
     for epoch in epochs:
         start = time.perf_counter()
         train_more(model, train, epoch - done, item_features, user_features, num_threads)
@@ -190,18 +206,17 @@ def learning_curve(
         done = epoch
         start = time.perf_counter()
         scores = _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train,
-                                   num_threads)
+                                   num_threads, mse_scores)
         eval_seconds += time.perf_counter() - start
         for (metric, split), value in scores.items():
             rows.append((epoch, metric, split, float(value)))
         rows.append((epoch, "seconds", "fit", fit_seconds))
         rows.append((epoch, "seconds", "eval", eval_seconds))
         if verbose:
-            print(
-                format_log_row(
-                    [epoch, scores["p@k", "train"], scores["p@k", "test"], scores["mse", "train"], scores["mse", "test"]]
-                )
-            )
+            if epoch == epochs[0]:
+                titles = ["epoch", *(_column_title(m, s, k) for m, s in scores)]
+                print(format_log_row(titles, header=True))
+            print(format_log_row([epoch, *scores.values()]))
     return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
 
 
@@ -447,3 +462,405 @@ def parameter_summary(results: pd.DataFrame, metric: str = "p@k", split: str = "
     order = out.groupby("parameter")["spread"].first().sort_values(ascending=False).index
     out["parameter"] = pd.Categorical(out["parameter"], categories=list(order), ordered=True)
     return out.sort_values(["parameter", "value"]).reset_index(drop=True).astype({"parameter": str})
+
+
+# --------------------------------------------------------------------- model-based search
+
+
+class FitFailed(Exception):
+    """Raised by a search objective when a call cannot give a score (e.g. a diverged fit).
+
+    :func:`resumable_search` logs such a call with status ``"failed"`` and the message
+    as its reason, scores it as the worst value, and goes on.
+    """
+
+
+#: What :func:`resumable_search` scores a failed call: ``-p@k`` of a model that finds
+#: nothing, the worst value a precision can take.
+WORST_VALUE = 0.0
+
+
+class SearchResult(NamedTuple):
+    """What :func:`resumable_search` returns.
+
+    Attributes
+    ----------
+    calls : pandas.DataFrame
+        One row per call in order: ``call`` (0-based), ``origin`` ("x0" for a given
+        starting point, "search" for a point skopt chose), one column per dimension,
+        one per score the objective returned, ``objective`` (the value minimised),
+        ``seconds``, ``status`` ("ok"/"failed") and ``reason`` (why a call failed).
+    optimize_result : scipy.optimize.OptimizeResult
+        scikit-optimize's result over all calls (``x_iters``, ``func_vals``, ``models``,
+        ...), e.g. for ``skopt.plots.plot_convergence``.
+    n_resumed : int
+        Calls read back from the log rather than run in this session.
+    """
+
+    calls: pd.DataFrame
+    optimize_result: object
+    n_resumed: int
+
+    @property
+    def best(self) -> pd.Series:
+        """The successful call with the lowest ``objective``."""
+        ok = self.calls[self.calls["status"] == "ok"]
+        if ok.empty:
+            raise ValueError("Every call of the search failed; there is no best call.")
+        return ok.loc[ok["objective"].idxmin()]
+
+    @property
+    def n_failed(self) -> int:
+        """Number of failed calls."""
+        return int((self.calls["status"] == "failed").sum())
+
+
+def _dimensions(space: Mapping) -> list:
+    """skopt dimensions named after the keys of ``space``."""
+    import copy
+
+    from skopt.space import check_dimension
+
+    if not isinstance(space, Mapping) or not space:
+        raise ValueError("space must be a non-empty mapping of parameter name -> skopt dimension.")
+    dims = []
+    for name, spec in space.items():
+        dim = copy.copy(check_dimension(spec))
+        dim.name = name
+        dims.append(dim)
+    return dims
+
+
+def _plain(value):
+    """A JSON-able Python scalar for a numpy one."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _describe_space(dims) -> dict:
+    return {d.name: repr(d) for d in dims}
+
+
+def _read_search_log(path: Path, dims) -> list[dict]:
+    """Finished calls of a search log in order; a torn last line is ignored."""
+    if not path.exists():
+        return []
+    header, calls = None, []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "space" in record and header is None:
+                header = record
+            elif "call" in record:
+                calls.append(record)
+    if header is not None and header["space"] != _describe_space(dims):
+        raise ValueError(
+            f"{path} holds a search over another space ({header['space']}); resume it with the "
+            "same space, or give this search a new log_path."
+        )
+    calls.sort(key=lambda r: r["call"])
+    if [r["call"] for r in calls] != list(range(len(calls))):
+        raise ValueError(f"{path}: the logged calls are not numbered 0, 1, 2, ...; the log is damaged.")
+    return calls
+
+
+def _point(dims, params: Mapping) -> list:
+    return [_plain(params[d.name]) for d in dims]
+
+
+def resumable_search(
+    objective: Callable[[dict], Mapping],
+    space: Mapping,
+    n_calls: int,
+    log_path=None,
+    x0=None,
+    n_initial_points: int = 10,
+    target: str = "p@k",
+    minimizer: Callable | None = None,
+    random_state: int | None = None,
+    progress: bool = True,
+) -> SearchResult:
+    """Maximise ``objective[target]`` with scikit-optimize, logging every call, resumably.
+
+    A search of the post's kind (``forest_minimize`` over a few hyper-parameters, each
+    call a full training run) takes hours at full size. Here every finished call is
+    appended at once to ``log_path`` (one JSON line: parameters, scores, seconds,
+    status), and running the same search again with the same log resumes it: the
+    logged calls are handed to the minimiser as ``x0``/``y0`` and its
+    ``n_initial_points`` is lowered by the random starting points already done (left
+    as it is, skopt would draw its random start again on every resume). An
+    interrupted search therefore reaches ``n_calls`` calls with none lost or repeated,
+    and a finished one can be extended by asking for more calls.
+
+    Parameters
+    ----------
+    objective : callable
+        Takes a dict ``{name: value}`` of one point and returns a mapping of scores
+        (e.g. :class:`LightFMObjective`). It raises :class:`FitFailed` when the point
+        gives no score (a diverged fit): the call is logged as failed and scored
+        :data:`WORST_VALUE`. Any other exception stops the search (the calls finished
+        so far stay in the log).
+    space : mapping of str to skopt dimension or tuple
+        Name -> ``skopt.space.Integer``/``Real``/``Categorical`` or a tuple skopt
+        understands, e.g. ``{"epochs": (1, 260), "learning_rate": (1e-4, 1.0,
+        "log-uniform")}``. The order of the mapping is the order of skopt's points.
+    n_calls : int
+        Total calls, including ``x0`` and the calls already in the log.
+    log_path : str or Path, default=None
+        JSON-lines log; ``None`` keeps nothing on disk. A log made for another space
+        is refused.
+    x0 : list of points, or one point, default=None
+        Starting points evaluated first (a warm start), each a list in the order of
+        ``space`` or a dict by name. Points already in the log are not run again.
+    n_initial_points : int, default=10
+        Random points after ``x0`` before skopt's model proposes points.
+    target : str, default="p@k"
+        The score to maximise: the minimiser sees ``-scores[target]``.
+    minimizer : callable, default=None
+        A skopt minimiser with its interface (``forest_minimize``, ``gp_minimize``,
+        ``gbrt_minimize``, ``dummy_minimize``); ``None`` uses ``forest_minimize``, as
+        post 2 did.
+    random_state : int, default=None
+        Seed of the minimiser. A fresh search calls it with exactly this seed, so it
+        proposes what ``forest_minimize(..., random_state=random_state)`` would; a
+        resumed one uses a seed derived from it and the number of calls done, so its
+        random points are not the ones already logged.
+    progress : bool, default=True
+        Show a progress bar over calls.
+
+    Returns
+    -------
+    SearchResult
+        The calls as a table, skopt's ``OptimizeResult`` and how many calls came from
+        the log; ``.best`` is the best successful call.
+
+    Raises
+    ------
+    ValueError
+        For an empty space, ``n_calls`` below ``len(x0) + n_initial_points`` on a fresh
+        search, or a log of another search.
+    """
+    from skopt import forest_minimize
+
+    dims = _dimensions(space)
+    names = [d.name for d in dims]
+    if not _is_count(n_calls) or n_calls < 1:
+        raise ValueError(f"n_calls must be an integer >= 1, got {n_calls!r}.")
+    if not _is_count(n_initial_points):
+        raise ValueError(f"n_initial_points must be an integer >= 0, got {n_initial_points!r}.")
+    starts = _check_x0(x0, dims)
+    if len(starts) + n_initial_points > n_calls:
+        raise ValueError(
+            f"n_calls={n_calls} leaves no room for the {len(starts)} x0 point(s) and "
+            f"n_initial_points={n_initial_points} random ones; raise n_calls or lower them."
+        )
+    minimizer = minimizer or forest_minimize
+    log_path = Path(log_path) if log_path is not None else None
+    done = _read_search_log(log_path, dims) if log_path is not None else []
+    n_resumed = len(done)
+    if log_path is not None and not log_path.exists():
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        _append_log(log_path, {"space": _describe_space(dims), "target": target})
+
+    bar = tqdm(total=n_calls, initial=min(len(done), n_calls), desc="search", unit="call",
+               disable=not progress)
+
+    def evaluate(point) -> float:
+        call = len(done)
+        params = {name: _plain(v) for name, v in zip(names, point)}
+        origin = "x0" if call < len(starts) else "search"
+        start = time.perf_counter()
+        try:
+            scores = {k: float(v) for k, v in objective(dict(params)).items()}
+            if target not in scores:
+                raise KeyError(f"The objective returned {sorted(scores)}, without the target {target!r}.")
+            if not np.isfinite(scores[target]):
+                raise FitFailed(f"{target} is {scores[target]}")
+            status, reason, value = "ok", None, -scores[target]
+        except FitFailed as err:
+            scores, status, reason, value = {}, "failed", str(err), WORST_VALUE
+        record = {"call": call, "origin": origin, "params": params, "scores": scores,
+                  "objective": value, "seconds": time.perf_counter() - start,
+                  "status": status, "reason": reason}
+        done.append(record)
+        if log_path is not None:
+            _append_log(log_path, record)
+        bar.update(1)
+        bar.set_postfix_str(f"best {target} {max(-r['objective'] for r in done) + 0.0:.4f}", refresh=False)
+        return value
+
+    try:
+        if not done:
+            result = minimizer(evaluate, dims, n_calls=n_calls, x0=starts or None,
+                               n_initial_points=n_initial_points, random_state=random_state)
+        else:
+            for point in starts[len(done):]:  # a warm start cut short by the interruption
+                evaluate(point)
+            done_random = sum(r["origin"] == "search" for r in done)
+            seed = None
+            if random_state is not None:
+                seed = int(np.random.SeedSequence([int(random_state), len(done)]).generate_state(1)[0])
+            result = minimizer(
+                evaluate, dims,
+                n_calls=max(n_calls - len(done), 0),
+                x0=[_point(dims, r["params"]) for r in done],
+                y0=[r["objective"] for r in done],
+                n_initial_points=max(n_initial_points - done_random, 0),
+                random_state=seed,
+            )
+    finally:
+        bar.close()
+    return SearchResult(_calls_frame(done, names), result, n_resumed)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+
+
+def _check_x0(x0, dims) -> list[list]:
+    if x0 is None:
+        return []
+    points = [x0] if isinstance(x0, Mapping) or (len(x0) and not isinstance(x0[0], (list, tuple, Mapping))) else list(x0)
+    out = []
+    for point in points:
+        if isinstance(point, Mapping):
+            missing = [d.name for d in dims if d.name not in point]
+            if missing:
+                raise ValueError(f"x0 point {dict(point)} lacks {missing}.")
+            point = _point(dims, point)
+        point = [_plain(v) for v in point]
+        if len(point) != len(dims):
+            raise ValueError(f"x0 point {point} has {len(point)} values; the space has {len(dims)}.")
+        for dim, value in zip(dims, point):
+            if value not in dim:
+                raise ValueError(f"x0 value {value!r} of {dim.name!r} lies outside {dim}.")
+        out.append(point)
+    return out
+
+
+def _calls_frame(records: list[dict], names: list[str]) -> pd.DataFrame:
+    score_names = list(dict.fromkeys(k for r in records for k in r["scores"]))
+    rows = [{"call": r["call"], "origin": r["origin"], **{n: r["params"][n] for n in names},
+             **{s: r["scores"].get(s, np.nan) for s in score_names},
+             "objective": r["objective"], "seconds": r["seconds"], "status": r["status"],
+             "reason": r["reason"]} for r in records]
+    columns = ["call", "origin", *names, *score_names, "objective", "seconds", "status", "reason"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def read_search_log(path, space: Mapping) -> pd.DataFrame:
+    """The calls of a :func:`resumable_search` log as the table it returns (``calls``)."""
+    dims = _dimensions(space)
+    return _calls_frame(_read_search_log(Path(path), dims), [d.name for d in dims])
+
+
+def post_lightfm_params(point: Mapping) -> dict:
+    """LightFM's keyword arguments for a point of post 2's search spaces.
+
+    Post 2 searched ``alpha`` as one value for both ``user_alpha`` and ``item_alpha``,
+    and, with item features, ``item_alpha`` and a ``scaling`` with ``user_alpha =
+    item_alpha * scaling``. ``epochs`` is not a model parameter and is left out; every
+    other name is passed through.
+
+    Examples
+    --------
+    >>> post_lightfm_params({"epochs": 5, "learning_rate": 0.05, "alpha": 1e-4})
+    {'learning_rate': 0.05, 'user_alpha': 0.0001, 'item_alpha': 0.0001}
+    >>> post_lightfm_params({"item_alpha": 1e-4, "scaling": 0.5})
+    {'item_alpha': 0.0001, 'user_alpha': 5e-05}
+    """
+    params = {k: v for k, v in point.items() if k != "epochs"}
+    if "alpha" in params:
+        alpha = params.pop("alpha")
+        params.update(user_alpha=alpha, item_alpha=alpha)
+    if "scaling" in params:
+        if "item_alpha" not in params:
+            raise ValueError("A point with 'scaling' needs 'item_alpha' (user_alpha = item_alpha * scaling).")
+        params["user_alpha"] = params["item_alpha"] * params.pop("scaling")
+    return params
+
+
+class LightFMObjective:
+    """Train LightFM at one point of a search space and score it on the test likes.
+
+    Each call builds ``LightFM(loss=loss, random_state=random_state, **params)`` from
+    the point (through ``to_params``, by default :func:`post_lightfm_params`), trains
+    it for ``point["epochs"]`` epochs and returns the test precision@k in both
+    protocols: ``{"p@k": post 2's (all items ranked), "p@k filtered": train likes
+    removed}``. A fit that diverges — LightFM raises ``ValueError("Not all estimated
+    parameters are finite")`` at high learning rates — or scores that are not finite
+    raise :class:`FitFailed`.
+
+    Parameters
+    ----------
+    train, test : scipy.sparse matrix of shape (n_users, n_items)
+        The split.
+    users : array-like of int, default=None
+        Users to score (the split's ``user_index``); ``None``: every user with a test like.
+    k : int, default=5
+    item_features : scipy.sparse matrix of shape (n_items, n_features), default=None
+        Side information, passed to ``fit`` and to the metrics.
+    loss : str, default="warp"
+    num_threads : int, default=1
+        LightFM's training threads. With 1 a call is exactly repeatable; with more,
+        LightFM's lock-free updates make it differ slightly from run to run.
+    random_state : int, default=2016
+        LightFM's seed, the same for every call (as in post 2).
+    to_params : callable, default=None
+        Maps a point (dict) to LightFM's keyword arguments; default
+        :func:`post_lightfm_params`.
+    """
+
+    def __init__(self, train, test, users=None, k=5, item_features=None, loss="warp",
+                 num_threads=1, random_state=2016, to_params=None):
+        self.train = sp.coo_matrix(train)
+        self.test = sp.csr_matrix(test)
+        self.users = users
+        self.k = k
+        self.item_features = item_features
+        self.loss = loss
+        self.num_threads = num_threads
+        self.random_state = random_state
+        self.to_params = to_params or post_lightfm_params
+
+    def model(self, point: Mapping):
+        """The unfitted LightFM for ``point``."""
+        from lightfm import LightFM
+
+        return LightFM(loss=self.loss, random_state=self.random_state, **self.to_params(point))
+
+    def fit(self, point: Mapping):
+        """A LightFM trained at ``point``; raises :class:`FitFailed` if it diverges."""
+        model = self.model(point)
+        try:
+            model.fit(self.train, epochs=int(point["epochs"]), item_features=self.item_features,
+                      num_threads=self.num_threads)
+        except ValueError as err:
+            if "finite" not in str(err):
+                raise
+            raise FitFailed(f"the fit diverged: {err}") from None
+        return model
+
+    def __call__(self, point: Mapping) -> dict:
+        model = self.fit(point)
+        users, items = metrics.as_factors(model, item_features=self.item_features)
+        bound = (float(np.linalg.norm(users.astype(np.float64), axis=1).max())
+                 * float(np.linalg.norm(items.astype(np.float64), axis=1).max()))
+        if not bound < float(np.finfo(np.float32).max):  # also catches NaN
+            raise FitFailed(
+                f"the fit diverged: its scores can reach {bound:.3g}, beyond float32's range, so "
+                "they would overflow and rank nothing"
+            )
+        scores = {
+            "p@k": metrics.precision_at_k(model, self.test, self.k, users=self.users,
+                                          item_features=self.item_features),
+            "p@k filtered": metrics.precision_at_k(model, self.test, self.k, users=self.users,
+                                                   exclude=self.train.tocsr(),
+                                                   item_features=self.item_features),
+        }
+        bad = {name: value for name, value in scores.items() if not np.isfinite(value)}
+        if bad:
+            raise FitFailed(f"non-finite scores {bad}")
+        return scores

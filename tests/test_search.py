@@ -1,0 +1,262 @@
+"""The resumable scikit-optimize search of recasketch.tuning."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recasketch import tuning
+from recasketch.split import train_test_split
+from recasketch.tuning import (
+    FitFailed,
+    LightFMObjective,
+    WORST_VALUE,
+    post_lightfm_params,
+    read_search_log,
+    resumable_search,
+)
+
+SPACE = {"x": (0.0, 1.0), "n": (1, 10)}
+
+
+class Quadratic:
+    """A cheap objective with its best at x = 0.3, n = 3 that records its calls and can
+    diverge (x > 0.9) or be interrupted at a given call."""
+
+    def __init__(self, interrupt_at=None):
+        self.calls = []
+        self.interrupt_at = interrupt_at
+
+    def __call__(self, point):
+        if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
+            raise KeyboardInterrupt
+        self.calls.append(dict(point))
+        if point["x"] > 0.9:
+            raise FitFailed("diverged")
+        return {"p@k": 1.0 - (point["x"] - 0.3) ** 2 - (point["n"] - 3) ** 2 / 100, "other": 0.5}
+
+
+def run(objective, log, n_calls=12, **kw):
+    kw = {"n_initial_points": 4, "random_state": 0, "progress": False, **kw}
+    return resumable_search(objective, SPACE, n_calls, log_path=log, **kw)
+
+
+def test_search_logs_every_call_and_finds_the_best(tmp_path):
+    log = tmp_path / "search.jsonl"
+    objective = Quadratic()
+    result = run(objective, log, n_calls=15)
+    assert len(objective.calls) == 15 == len(result.calls)
+    assert result.calls["call"].tolist() == list(range(15))
+    assert result.n_resumed == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "space" in records[0] and len(records) == 16
+    assert [r["params"] for r in records[1:]] == objective.calls
+    best = result.best
+    assert best["p@k"] == result.calls["p@k"].max()
+    assert best["objective"] == -best["p@k"]
+    # skopt saw exactly the logged points and values
+    assert [list(map(float, x)) for x in result.optimize_result.x_iters] == \
+        [[float(c["x"]), float(c["n"])] for c in objective.calls]
+    np.testing.assert_allclose(result.optimize_result.func_vals, result.calls["objective"])
+    pd_read = read_search_log(log, SPACE)
+    assert pd_read["call"].tolist() == list(range(15))
+    np.testing.assert_allclose(pd_read["objective"], result.calls["objective"])
+
+
+def test_fresh_search_is_plain_forest_minimize(tmp_path):
+    from skopt import forest_minimize
+
+    objective = Quadratic()
+    ours = run(objective, tmp_path / "a.jsonl", n_calls=10)
+    theirs = forest_minimize(lambda p: -Quadratic()({"x": p[0], "n": p[1]})["p@k"],
+                             [(0.0, 1.0), (1, 10)], n_calls=10, n_initial_points=4, random_state=0)
+    np.testing.assert_allclose(np.array(ours.optimize_result.x_iters, dtype=float),
+                               np.array(theirs.x_iters, dtype=float))
+
+
+@pytest.mark.parametrize("cut", [0, 1, 3, 4, 5, 9, 11])
+def test_interrupted_search_resumes_with_no_call_lost_or_repeated(tmp_path, cut):
+    log = tmp_path / "search.jsonl"
+    first = Quadratic(interrupt_at=cut)
+    with pytest.raises(KeyboardInterrupt):
+        run(first, log, x0=[0.5, 5])
+    assert len(read_search_log(log, SPACE)) == cut
+    second = Quadratic()
+    result = run(second, log, x0=[0.5, 5])
+    assert len(first.calls) + len(second.calls) == 12
+    assert result.n_resumed == cut
+    assert result.calls["call"].tolist() == list(range(12))
+    # the logged calls were not run again, and the ones before the cut are those run first
+    assert result.calls.iloc[:cut][["x", "n"]].to_dict("records") == first.calls
+    assert result.calls.iloc[cut:][["x", "n"]].to_dict("records") == second.calls
+    assert result.calls.loc[0, "origin"] == "x0" and (result.calls["origin"] == "x0").sum() == 1
+    assert result.calls.loc[0, "x"] == 0.5
+    # a resumed search draws no random points it has already drawn
+    points = result.calls[["x", "n"]].apply(tuple, axis=1)
+    assert points.iloc[1:5].nunique() == 4
+
+
+def test_a_torn_last_line_is_ignored(tmp_path):
+    log = tmp_path / "search.jsonl"
+    run(Quadratic(), log, n_calls=6)
+    with open(log, "a") as fh:
+        fh.write('{"call": 6, "origin": "sea')  # killed while writing
+    objective = Quadratic()
+    result = run(objective, log, n_calls=8)
+    assert len(objective.calls) == 2
+    assert result.calls["call"].tolist() == list(range(8))
+
+
+def test_resume_hands_the_log_to_skopt_and_lowers_n_initial_points(tmp_path, monkeypatch):
+    log = tmp_path / "search.jsonl"
+    run(Quadratic(interrupt_at=None), log, n_calls=3, n_initial_points=2, x0=[0.5, 5])
+    seen = {}
+
+    def spy(func, dims, **kwargs):
+        seen.update(kwargs)
+        from skopt import forest_minimize
+
+        return forest_minimize(func, dims, **kwargs)
+
+    result = run(Quadratic(), log, n_calls=8, n_initial_points=4, x0=[0.5, 5], minimizer=spy)
+    # 1 x0 point and 2 random points were done: 2 random points remain, 5 calls in all
+    assert seen["n_initial_points"] == 2
+    assert seen["n_calls"] == 5
+    assert len(seen["x0"]) == len(seen["y0"]) == 3
+    assert seen["y0"] == result.calls["objective"].iloc[:3].tolist()
+    assert seen["random_state"] != 0  # a resumed search does not redraw the first random points
+
+
+def test_extending_a_finished_search_runs_only_the_new_calls(tmp_path):
+    log = tmp_path / "search.jsonl"
+    run(Quadratic(), log, n_calls=6)
+    objective = Quadratic()
+    assert len(run(objective, log, n_calls=6).calls) == 6 and objective.calls == []
+    assert len(run(objective, log, n_calls=9).calls) == 9 and len(objective.calls) == 3
+
+
+def test_warm_start_is_evaluated_first(tmp_path):
+    objective = Quadratic()
+    result = run(objective, None, n_calls=6, x0=[{"x": 0.3, "n": 3}, [0.7, 8]])
+    assert objective.calls[:2] == [{"x": 0.3, "n": 3}, {"x": 0.7, "n": 8}]
+    assert result.calls["origin"].tolist()[:3] == ["x0", "x0", "search"]
+    assert result.best["x"] == 0.3
+
+
+def test_a_failed_call_is_logged_scored_worst_and_the_search_goes_on(tmp_path):
+    log = tmp_path / "search.jsonl"
+    objective = Quadratic()
+    result = run(objective, log, n_calls=6, x0=[[0.95, 2]])
+    first = result.calls.iloc[0]
+    assert first["status"] == "failed" and first["reason"] == "diverged"
+    assert first["objective"] == WORST_VALUE and np.isnan(first["p@k"])
+    assert result.n_failed == 1 and len(result.calls) == 6
+    assert result.optimize_result.func_vals[0] == WORST_VALUE
+    assert json.loads(log.read_text().splitlines()[1])["status"] == "failed"
+
+
+def test_a_non_finite_score_is_a_failed_call_not_a_number(tmp_path):
+    result = resumable_search(lambda p: {"p@k": float("nan")}, SPACE, 2, n_initial_points=1,
+                              random_state=0, progress=False)
+    assert result.n_failed == 2
+    assert result.calls["reason"].str.contains("nan").all()
+    with pytest.raises(ValueError, match="Every call of the search failed"):
+        result.best
+
+
+def test_other_errors_stop_the_search_and_keep_the_log(tmp_path):
+    log = tmp_path / "search.jsonl"
+    state = {"n": 0}
+
+    def broken(point):
+        state["n"] += 1
+        if state["n"] == 3:
+            raise RuntimeError("a bug")
+        return {"p@k": point["x"]}
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        resumable_search(broken, SPACE, 5, log_path=log, n_initial_points=2, random_state=0,
+                         progress=False)
+    assert len(read_search_log(log, SPACE)) == 2
+
+
+def test_search_guards(tmp_path):
+    log = tmp_path / "search.jsonl"
+    run(Quadratic(), log, n_calls=5)
+    with pytest.raises(ValueError, match="another space"):
+        resumable_search(Quadratic(), {"x": (0.0, 2.0), "n": (1, 10)}, 5, log_path=log,
+                         n_initial_points=2, progress=False)
+    with pytest.raises(ValueError, match="leaves no room"):
+        run(Quadratic(), None, n_calls=3, n_initial_points=4)
+    with pytest.raises(ValueError, match="n_calls must be"):
+        run(Quadratic(), None, n_calls=0)
+    with pytest.raises(ValueError, match="outside"):
+        run(Quadratic(), None, x0=[2.0, 3])
+    with pytest.raises(ValueError, match="lacks"):
+        run(Quadratic(), None, x0={"x": 0.5})
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        resumable_search(Quadratic(), {}, 5)
+    with pytest.raises(KeyError, match="without the target"):
+        resumable_search(lambda p: {"other": 1.0}, SPACE, 2, n_initial_points=1, progress=False)
+
+
+def test_post_lightfm_params():
+    assert post_lightfm_params({"epochs": 3, "no_components": 20, "alpha": 0.01}) == \
+        {"no_components": 20, "user_alpha": 0.01, "item_alpha": 0.01}
+    assert post_lightfm_params({"item_alpha": 0.001, "scaling": 0.5, "learning_rate": 0.1}) == \
+        {"item_alpha": 0.001, "user_alpha": 0.0005, "learning_rate": 0.1}
+    with pytest.raises(ValueError, match="needs 'item_alpha'"):
+        post_lightfm_params({"scaling": 0.5})
+
+
+@pytest.fixture(scope="module")
+def split():
+    rng = np.random.default_rng(1)
+    dense = np.zeros((60, 40), dtype=np.float32)
+    dense[:30, :20] = rng.random((30, 20)) < 0.4
+    dense[30:, 20:] = rng.random((30, 20)) < 0.4
+    return train_test_split(sp.csr_matrix(dense), 3, 0.3, random_state=0)
+
+
+def test_lightfm_objective_scores_both_protocols_and_is_repeatable(split):
+    from recasketch import metrics
+
+    train, test, users = split
+    objective = LightFMObjective(train, test, users, k=3, num_threads=1)
+    point = {"epochs": 5, "learning_rate": 0.05, "no_components": 8, "alpha": 1e-4}
+    scores = objective(point)
+    assert scores == objective(point)  # one thread: exactly repeatable
+    model = objective.fit(point)
+    assert model.user_alpha == model.item_alpha == 1e-4
+    assert scores["p@k"] == metrics.precision_at_k(model, test, 3, users=users)
+    assert scores["p@k filtered"] == metrics.precision_at_k(model, test, 3, users=users, exclude=train)
+    assert scores["p@k filtered"] > scores["p@k"]
+
+
+def test_lightfm_objective_turns_an_overflowing_model_into_fit_failed(split):
+    train, test, users = split
+    # feature weights this large make the item representations overflow float32 products
+    huge = sp.identity(train.shape[1], format="csr", dtype=np.float32) * 1e10
+    objective = LightFMObjective(train, test, users, k=3, item_features=huge)
+    with pytest.raises(FitFailed, match="diverged: its scores can reach"):
+        objective({"epochs": 2, "learning_rate": 0.05, "no_components": 8, "alpha": 1e-6})
+
+
+def test_lightfm_objective_turns_lightfms_divergence_error_into_fit_failed(split, monkeypatch):
+    from lightfm import LightFM
+
+    def diverge(self, *args, **kwargs):
+        raise ValueError("Not all estimated parameters are finite, your model may have diverged.")
+
+    monkeypatch.setattr(LightFM, "fit", diverge)
+    train, test, users = split
+    with pytest.raises(FitFailed, match="the fit diverged: Not all estimated parameters are finite"):
+        LightFMObjective(train, test, users, k=3)({"epochs": 2, "alpha": 1e-4})
+
+
+def test_lightfm_objective_passes_on_other_errors(split, monkeypatch):
+    train, test, users = split
+    objective = LightFMObjective(train, test, users, k=3)
+    with pytest.raises(TypeError):
+        objective({"epochs": 2, "no_such_parameter": 1})
