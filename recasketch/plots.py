@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from .metrics import FILTERED_TEST
 from .tuning import param_columns
 
 __all__ = [
@@ -24,7 +25,7 @@ __all__ = [
     "save_figure",
 ]
 
-_SPLIT_COLORS = {"train": "tab:blue", "test": "tab:orange"}
+_SPLIT_COLORS = {"train": "tab:blue", "test": "tab:orange", FILTERED_TEST: "tab:green"}
 _METRIC_LABELS = {"p@k": "precision@{k}", "mse": "MSE"}
 
 
@@ -39,6 +40,10 @@ def plot_learning_curve(
     title: str | None = None,
 ):
     """Train and test precision@k and MSE against epochs, side by side.
+
+    The MSE panel is left out when the curve has no MSE rows (``mse_scores=False``),
+    and a train-filtered test precision (``exclude_train="both"``) is drawn as a third
+    line.
 
     Parameters
     ----------
@@ -57,11 +62,13 @@ def plot_learning_curve(
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    for ax, metric in zip(axes, ("p@k", "mse")):
+    metrics_shown = [m for m in ("p@k", "mse") if (curve["metric"] == m).any()]
+    if "p@k" not in metrics_shown:
+        raise ValueError("The curve has no 'p@k' rows; pass a learning_curve result.")
+    fig, axes = plt.subplots(1, len(metrics_shown), figsize=(5.5 * len(metrics_shown) + 0.5, 4),
+                             constrained_layout=True, squeeze=False)
+    for ax, metric in zip(axes[0], metrics_shown):
         part = curve[curve["metric"] == metric]
-        if part.empty:
-            raise ValueError(f"The curve has no {metric!r} rows; pass a learning_curve result.")
         for split, rows in part.groupby("split", sort=False):
             ax.plot(rows["epoch"], rows["value"], marker="o", ms=3, label=split,
                     color=_SPLIT_COLORS.get(split))

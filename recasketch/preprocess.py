@@ -20,6 +20,7 @@ __all__ = [
     "ItemFeatures",
     "build_interactions",
     "build_item_features",
+    "drop_repeated_features",
     "feature_keys",
     "interaction_stats",
     "threshold_interactions",
@@ -246,6 +247,28 @@ def feature_keys(features: pd.DataFrame) -> pd.Series:
     with the value lower-cased, e.g. ``tag_tiltbrush`` or ``category_characters``."""
     _check_columns(features, ["type", "value"], "features frame")
     return features["type"].astype(str) + "_" + features["value"].astype(str).str.lower()
+
+
+def drop_repeated_features(features: pd.DataFrame, item_col: str = "mid") -> pd.DataFrame:
+    """Keep the first row of each (item, feature key) pair.
+
+    The crawl's feature file can list a pair twice — the same row again, or the same
+    tag in another case (``Blender`` and ``blender`` are both ``tag_blender``). A
+    feature is either on an item or not, so the matrix holds one 1 per pair;
+    :func:`build_item_features` would collapse repeats too, but dropping them first
+    lets a notebook count them.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"mid": ["a", "a", "a", "b"], "type": ["tag"] * 4,
+    ...                       "value": ["Blender", "blender", "vr", "vr"]})
+    >>> drop_repeated_features(frame)["value"].tolist()
+    ['Blender', 'vr', 'vr']
+    """
+    _check_columns(features, [item_col, "type", "value"], "features frame")
+    repeated = pd.DataFrame({"item": features[item_col].to_numpy(),
+                             "key": feature_keys(features).to_numpy()}).duplicated()
+    return features[~repeated.to_numpy()].reset_index(drop=True)
 
 
 class ItemFeatures(NamedTuple):

@@ -61,6 +61,7 @@ __all__ = [
     "format_stats",
     "make_sketchfab_like",
     "read_ground_truth",
+    "topic_feature_keys",
     "write_dataset",
 ]
 
@@ -273,6 +274,25 @@ _SYLLABLES = (
 ).split()
 
 _TILTBRUSH_TAG = "tiltbrush"
+
+
+def topic_feature_keys() -> dict[str, frozenset]:
+    """The generator's truth about tags: each topic-specific tag's feature key
+    (``'tag_<tag>'``, as :func:`recasketch.preprocess.feature_keys` spells it) and the
+    topics whose own tags include it. Common and long-tail tags belong to no topic and
+    are absent.
+
+    Examples
+    --------
+    >>> keys = topic_feature_keys()
+    >>> sorted(keys["tag_tiltbrush"]), sorted(keys["tag_fantasy"])
+    (['tiltbrush'], ['characters', 'creatures'])
+    """
+    out: dict[str, set] = {f"tag_{_TILTBRUSH_TAG}": {_TILTBRUSH_TAG}}
+    for topic in TOPICS:
+        for tag in topic.tags:
+            out.setdefault(f"tag_{tag.lower()}", set()).add(topic.name)
+    return {key: frozenset(topics) for key, topics in out.items()}
 
 
 @dataclass(frozen=True)

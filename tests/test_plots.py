@@ -30,8 +30,20 @@ def test_learning_curve_plot_has_both_panels_and_reference():
     assert len(left.lines) == 2 and len(right.lines) == 2
     assert "post 1" in [t.get_text() for t in left.get_legend().get_texts()]
     plt.close(fig)
-    with pytest.raises(ValueError, match="no 'mse' rows"):
-        plot_learning_curve(curve[curve.metric == "p@k"])
+    with pytest.raises(ValueError, match="no 'p@k' rows"):
+        plot_learning_curve(curve[curve.metric == "mse"])
+
+
+def test_learning_curve_plot_without_mse_has_one_panel_with_the_filtered_line():
+    from recasketch.metrics import FILTERED_TEST
+
+    curve = fake_results().query("factors == 10 and regularization == 0.1 and alpha == 1")
+    curve = curve[curve.metric == "p@k"].drop(columns=["factors", "regularization", "alpha"])
+    filtered = curve[curve.split == "test"].assign(split=FILTERED_TEST, value=lambda d: 2 * d.value)
+    fig = plot_learning_curve(pd.concat([curve, filtered]))
+    (ax,) = fig.axes
+    assert [line.get_label() for line in ax.lines] == ["train", "test", FILTERED_TEST]
+    plt.close(fig)
 
 
 def test_grid_traces_draw_one_line_per_combination_best_on_top():

@@ -124,3 +124,22 @@ def test_build_item_features_equals_dictvectorizer():
         out.feature_index("tag_absent")
     with pytest.raises(DataError, match="features frame has no column"):
         build_item_features(feats.drop(columns="type"), item_ids)
+
+
+def test_drop_repeated_features_counts_case_variants_and_exact_repeats():
+    from recasketch.preprocess import build_item_features, drop_repeated_features
+
+    frame = pd.DataFrame({
+        "mid": ["a", "a", "a", "a", "b", "b"],
+        "type": ["tag", "tag", "tag", "category", "tag", "tag"],
+        "value": ["Blender", "blender", "vr", "Characters", "vr", "vr"],
+    })
+    kept = drop_repeated_features(frame)
+    assert kept.to_dict("list") == {"mid": ["a", "a", "a", "b"], "type": ["tag", "tag", "category", "tag"],
+                                    "value": ["Blender", "vr", "Characters", "vr"]}
+    # the matrix is the same with or without the repeats
+    for f in (frame, kept):
+        m = build_item_features(f, ["a", "b"]).matrix
+        assert m.nnz == 4 and m.max() == 1
+    with pytest.raises(DataError, match="value"):
+        drop_repeated_features(frame.drop(columns="value"))
