@@ -34,6 +34,7 @@ __all__ = [
     "LightFMObjective",
     "SearchResult",
     "WORST_VALUE",
+    "clip_to_space",
     "param_columns",
     "post_lightfm_params",
     "read_search_log",
@@ -864,3 +865,24 @@ class LightFMObjective:
         if bad:
             raise FitFailed(f"non-finite scores {bad}")
         return scores
+
+
+def clip_to_space(point: Mapping, space: Mapping) -> dict:
+    """``point`` with every value of a numeric dimension moved into its bounds.
+
+    A warm start carried over from another search (post 2 starts its search with
+    item features at the best point without them) can lie outside the new space,
+    and skopt refuses such an ``x0``.
+
+    Examples
+    --------
+    >>> clip_to_space({"epochs": 300, "item_alpha": 1e-7}, {"epochs": (1, 260), "item_alpha": (1e-5, 1e-3, "log-uniform")})
+    {'epochs': 260, 'item_alpha': 1e-05}
+    """
+    out = {}
+    for dim in _dimensions(space):
+        value = point[dim.name]
+        if hasattr(dim, "low"):
+            value = type(value)(min(max(value, dim.low), dim.high))
+        out[dim.name] = value
+    return out

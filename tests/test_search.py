@@ -260,3 +260,13 @@ def test_lightfm_objective_passes_on_other_errors(split, monkeypatch):
     objective = LightFMObjective(train, test, users, k=3)
     with pytest.raises(TypeError):
         objective({"epochs": 2, "no_such_parameter": 1})
+
+
+def test_clip_to_space_keeps_values_inside_and_moves_the_rest_to_the_bounds():
+    from recasketch.tuning import clip_to_space
+
+    space = {"epochs": (1, 260), "lr": (1e-3, 1.0, "log-uniform"), "kind": ["a", "b"]}
+    assert clip_to_space({"epochs": 7, "lr": 0.5, "kind": "b"}, space) == {"epochs": 7, "lr": 0.5, "kind": "b"}
+    clipped = clip_to_space({"epochs": 0, "lr": 1e-4, "kind": "a", "extra": 1}, space)
+    assert clipped == {"epochs": 1, "lr": 1e-3, "kind": "a"}
+    assert isinstance(clipped["epochs"], int)
