@@ -21,6 +21,7 @@ __all__ = [
     "plot_grid_heatmaps",
     "plot_grid_traces",
     "plot_learning_curve",
+    "plot_model_comparison",
     "plot_scores",
     "save_figure",
 ]
@@ -55,7 +56,8 @@ def plot_learning_curve(
     reference : mapping, default=None
         Figures to mark for comparison, keyed by ``(metric, split)`` with values
         ``(epoch, value)`` or ``(epoch, value, label)``, e.g. the post's
-        ``{("p@k", "test"): (22, 0.04761, "post 1, real crawl")}``.
+        ``{("p@k", "test"): (22, 0.04761, "post 1, real crawl")}``; or a published
+        curve ``({epoch: value, ...}, label)``, drawn dashed.
     title : str, default=None
 
     Returns
@@ -74,6 +76,11 @@ def plot_learning_curve(
                     color=_SPLIT_COLORS.get(split))
         for (ref_metric, split), spec in (reference or {}).items():
             if ref_metric != metric:
+                continue
+            if isinstance(spec[0], Mapping):  # a published curve: {epoch: value}
+                points, label = spec[0], spec[1] if len(spec) > 1 else f"{split}, reference"
+                ax.plot(list(points), list(points.values()), linestyle="--", marker="*", ms=11,
+                        mec="black", zorder=5, color=_SPLIT_COLORS.get(split, "grey"), label=label)
                 continue
             epoch, value, *label = spec
             ax.scatter([epoch], [value], marker="*", s=160, zorder=5, edgecolor="black",
@@ -192,6 +199,43 @@ def plot_scores(scores: pd.DataFrame, x: str = "model", hue: str = "protocol", y
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return ax
+
+
+def plot_model_comparison(table: pd.DataFrame, k: int = 5, title: str | None = None):
+    """Test precision@k of several models in each protocol, beside their training time.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per (model, protocol) with ``value`` and ``fit seconds``, as
+        :func:`recasketch.tuning.compare_models` returns it.
+    k : int, default=5
+        For the axis label.
+    title : str, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    missing = {"model", "protocol", "value", "fit seconds"} - set(table.columns)
+    if missing:
+        raise ValueError(f"The table lacks the columns {sorted(missing)}; pass compare_models' result.")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=(2.2, 1),
+                                      constrained_layout=True)
+    plot_scores(table, x="model", hue="protocol", ax=left)
+    left.set_ylabel(f"test precision@{k}")
+    left.set_xlabel("")
+    left.tick_params(axis="x", labelrotation=15)
+    seconds = table.drop_duplicates("model")
+    sns.barplot(data=seconds, y="model", x="fit seconds", ax=right, color="tab:grey")
+    right.bar_label(right.containers[0], fmt="%.2f s", fontsize=8)
+    right.set_xscale("log")
+    right.set_ylabel("")
+    right.set_xlabel("training seconds (log scale)")
+    right.grid(axis="x", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def save_figure(fig, name: str, directory=None, dpi: int = 120):

@@ -30,11 +30,15 @@ from tqdm import tqdm
 from . import metrics
 
 __all__ = [
+    "Candidate",
     "FitFailed",
     "LightFMObjective",
     "SearchResult",
     "WORST_VALUE",
     "clip_to_space",
+    "compare_models",
+    "projected_search_seconds",
+    "side_information_start",
     "param_columns",
     "post_lightfm_params",
     "read_search_log",
@@ -886,3 +890,140 @@ def clip_to_space(point: Mapping, space: Mapping) -> dict:
             value = type(value)(min(max(value, dim.low), dim.high))
         out[dim.name] = value
     return out
+
+
+def side_information_start(best: Mapping, space: Mapping, scaling: float = 1.0) -> dict:
+    """Post 2's warm start for its search with item features: the best point without them.
+
+    The best point of the search without features (``epochs``, ``learning_rate``,
+    ``no_components``, ``alpha``) becomes a point of the search with features:
+    ``alpha`` becomes ``item_alpha`` and ``scaling`` is 1, so ``user_alpha = item_alpha
+    = alpha`` and the point trains the same model (plus the features). Values outside
+    ``space`` are moved to its bounds (:func:`clip_to_space`).
+
+    Post 2 meant to do this with ``x0 = res.x.append(1.)``; ``list.append`` returns
+    ``None``, so its second search started from random points only.
+
+    Parameters
+    ----------
+    best : mapping
+        The best call of the first search (e.g. ``SearchResult.best``); keys other
+        than the first space's are ignored.
+    space : mapping
+        The space of the search with features (it has ``item_alpha`` and ``scaling``).
+    scaling : float, default=1.0
+
+    Examples
+    --------
+    >>> from recasketch import published
+    >>> side_information_start(published.WARP_SEARCH["best"], published.WARP_SIDE_INFO_SEARCH["space"])
+    {'epochs': 168, 'learning_rate': 0.0913, 'no_components': 104, 'item_alpha': 0.000235, 'scaling': 1.0}
+    """
+    carried = [name for name in space if name not in ("item_alpha", "scaling")]
+    missing = [name for name in (*carried, "alpha") if name not in best]
+    if missing:
+        raise ValueError(f"The best point lacks {missing}; pass a call of the search without features.")
+    point = {name: _plain(best[name]) for name in carried}
+    point.update(item_alpha=float(best["alpha"]), scaling=float(scaling))
+    return clip_to_space(point, space)
+
+
+def projected_search_seconds(calls: pd.DataFrame, n_calls: int, epochs=None) -> float:
+    """Wall seconds that ``n_calls`` calls of a search like ``calls`` would take.
+
+    The median seconds per training epoch of the successful calls, times the mean
+    epochs per call, times ``n_calls``. Training dominates a call, and its cost
+    grows with the epochs, so calls made with fewer epochs (a budget that caps them)
+    still predict a search over the full range.
+
+    Parameters
+    ----------
+    calls : pandas.DataFrame
+        ``SearchResult.calls`` (needs ``epochs``, ``seconds`` and ``status``).
+    n_calls : int
+    epochs : tuple of (int, int), default=None
+        The epochs range of the search to project; a call is assumed to draw its
+        epochs uniformly from it, so its mean is the midpoint. ``None`` uses the mean
+        epochs of ``calls`` themselves.
+
+    Examples
+    --------
+    >>> calls = pd.DataFrame({"epochs": [10, 30], "seconds": [1.0, 3.0], "status": ["ok", "ok"]})
+    >>> projected_search_seconds(calls, 250), projected_search_seconds(calls, 250, epochs=(1, 259))
+    (500.0, 3250.0)
+    """
+    ok = calls[calls["status"] == "ok"]
+    if ok.empty:
+        raise ValueError("No successful call to project from.")
+    per_epoch = float((ok["seconds"] / ok["epochs"]).median())
+    mean_epochs = float(ok["epochs"].mean()) if epochs is None else (epochs[0] + epochs[1]) / 2
+    return per_epoch * mean_epochs * int(n_calls)
+
+
+# --------------------------------------------------------------------- model comparison
+
+#: Names of the two evaluation protocols in comparison tables.
+PROTOCOLS = {False: "all models ranked (post)", True: "train likes removed"}
+
+
+class Candidate(NamedTuple):
+    """A model for :func:`compare_models`, with what it needs to train.
+
+    Attributes
+    ----------
+    model : unfitted model
+        An implicit model, :class:`recasketch.baselines.Popularity` or a
+        ``lightfm.LightFM``.
+    epochs : int, default=None
+        LightFM's training epochs (required for LightFM); implicit models train for
+        their own ``iterations``.
+    item_features : scipy.sparse matrix, default=None
+        LightFM's item features, for training and scoring.
+    """
+
+    model: object
+    epochs: int | None = None
+    item_features: object = None
+
+
+def compare_models(candidates: Mapping[str, Candidate], train, test, users=None, k: int = 5,
+                   num_threads: int = 1) -> pd.DataFrame:
+    """Train each candidate on ``train`` and score test precision@k in both protocols.
+
+    Parameters
+    ----------
+    candidates : mapping of str to Candidate
+        Display name -> model to train (in order; a bare model is taken as
+        ``Candidate(model)``).
+    train, test : scipy.sparse matrix of shape (n_users, n_items)
+    users : array-like of int, default=None
+        Users to score (the split's ``user_index``).
+    k : int, default=5
+    num_threads : int, default=1
+        LightFM's training threads (1 is exactly repeatable).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows per model: ``model``, ``protocol`` (``PROTOCOLS``), ``value`` (test
+        p@k) and ``fit seconds``.
+    """
+    rows = []
+    for name, candidate in candidates.items():
+        if not isinstance(candidate, Candidate):
+            candidate = Candidate(candidate)
+        model = candidate.model
+        start = time.perf_counter()
+        if hasattr(model, "fit_partial"):
+            if candidate.epochs is None:
+                raise ValueError(f"{name!r} is a LightFM model: give its Candidate the epochs to train.")
+            train_more(model, train, candidate.epochs, item_features=candidate.item_features,
+                       num_threads=num_threads)
+        else:
+            model.fit(sp.csr_matrix(train), show_progress=False)
+        seconds = time.perf_counter() - start
+        for exclude, protocol in PROTOCOLS.items():
+            value = metrics.precision_at_k(model, test, k, users=users, item_features=candidate.item_features,
+                                           exclude=train if exclude else None)
+            rows.append({"model": name, "protocol": protocol, "value": value, "fit seconds": seconds})
+    return pd.DataFrame(rows, columns=["model", "protocol", "value", "fit seconds"])

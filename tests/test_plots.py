@@ -85,3 +85,28 @@ def test_save_figure(tmp_path):
     path = save_figure(fig, "x", tmp_path / "out")
     assert path.exists() and path.read_bytes()[:4] == b"\x89PNG"
     plt.close(fig)
+
+
+def test_learning_curve_plot_draws_a_published_curve_as_a_dashed_line():
+    curve = fake_results().query("factors == 10 and regularization == 0.1 and alpha == 1")
+    curve = curve[curve.metric == "p@k"].drop(columns=["factors", "regularization", "alpha"])
+    fig = plot_learning_curve(curve, reference={("p@k", "test"): ({10: 0.025, 90: 0.034}, "post 2")})
+    (ax,) = fig.axes
+    post = [line for line in ax.lines if line.get_label() == "post 2"]
+    assert len(post) == 1 and post[0].get_linestyle() == "--"
+    assert list(post[0].get_xdata()) == [10, 90] and list(post[0].get_ydata()) == [0.025, 0.034]
+    plt.close(fig)
+
+
+def test_model_comparison_shows_scores_and_one_time_bar_per_model():
+    from recasketch.plots import plot_model_comparison
+
+    table = pd.DataFrame({"model": ["pop", "pop", "warp", "warp"], "protocol": ["a", "b", "a", "b"],
+                          "value": [0.1, 0.2, 0.3, 0.4], "fit seconds": [0.01, 0.01, 2.0, 2.0]})
+    fig = plot_model_comparison(table)
+    scores, seconds = fig.axes
+    assert sorted(t.get_text() for t in scores.texts) == ["0.100", "0.200", "0.300", "0.400"]
+    assert [t.get_text() for t in seconds.texts] == ["0.01 s", "2.00 s"]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="fit seconds"):
+        plot_model_comparison(table.drop(columns="fit seconds"))

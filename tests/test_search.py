@@ -270,3 +270,78 @@ def test_clip_to_space_keeps_values_inside_and_moves_the_rest_to_the_bounds():
     clipped = clip_to_space({"epochs": 0, "lr": 1e-4, "kind": "a", "extra": 1}, space)
     assert clipped == {"epochs": 1, "lr": 1e-3, "kind": "a"}
     assert isinstance(clipped["epochs"], int)
+
+
+def test_side_information_start_carries_the_best_point_into_the_feature_space():
+    from recasketch import published
+    from recasketch.tuning import side_information_start
+
+    space = published.WARP_SIDE_INFO_SEARCH["space"]
+    best = {"epochs": 30, "learning_rate": 5e-4, "no_components": 50, "alpha": 1e-7, "p@k": 0.1}
+    start = side_information_start(best, space)
+    assert list(start) == list(space)  # in the space's order, so it is a valid x0
+    assert start == {"epochs": 30, "learning_rate": 1e-3, "no_components": 50, "item_alpha": 1e-5,
+                     "scaling": 1.0}
+    inside = side_information_start({**best, "learning_rate": 0.05, "alpha": 2e-4}, space)
+    # scaling 1: the same regularisation for users and items as the best point had
+    assert post_lightfm_params(inside)["user_alpha"] == post_lightfm_params(inside)["item_alpha"] == 2e-4
+    with pytest.raises(ValueError, match=r"lacks \['alpha'\]"):
+        side_information_start({"epochs": 3, "learning_rate": 0.1, "no_components": 9}, space)
+
+
+def test_side_information_start_is_used_as_the_warm_start(tmp_path, split):
+    from recasketch import published
+    from recasketch.tuning import side_information_start
+
+    train, test, users = split
+    space = dict(published.WARP_SIDE_INFO_SEARCH["space"], epochs=(1, 5))
+    start = side_information_start({"epochs": 4, "learning_rate": 0.05, "no_components": 8, "alpha": 1e-4},
+                                   space)
+    features = sp.hstack([sp.identity(train.shape[1]), sp.random(train.shape[1], 5, density=0.3,
+                                                                  random_state=0)], format="csr")
+    objective = LightFMObjective(train, test, users, k=3, item_features=features)
+    result = resumable_search(objective, space, 4, x0=start, n_initial_points=2, random_state=0,
+                              progress=False, log_path=tmp_path / "log.jsonl")
+    first = result.calls.iloc[0]
+    assert first["origin"] == "x0"
+    assert {name: first[name] for name in space} == start
+    assert result.optimize_result.x_iters[0] == list(start.values())
+
+
+def test_projected_search_seconds_scales_per_epoch_cost():
+    import pandas as pd
+
+    from recasketch.tuning import projected_search_seconds
+
+    calls = pd.DataFrame({"epochs": [10, 20, 5], "seconds": [2.0, 4.0, 100.0],
+                          "status": ["ok", "ok", "failed"]})
+    assert projected_search_seconds(calls, 10) == pytest.approx(0.2 * 15 * 10)
+    assert projected_search_seconds(calls, 10, epochs=(1, 259)) == pytest.approx(0.2 * 130 * 10)
+    with pytest.raises(ValueError, match="No successful call"):
+        projected_search_seconds(calls[calls.status == "failed"], 10)
+
+
+def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split):
+    from implicit.cpu.als import AlternatingLeastSquares
+    from lightfm import LightFM
+
+    from recasketch import metrics
+    from recasketch.baselines import Popularity
+    from recasketch.tuning import PROTOCOLS, Candidate, compare_models
+
+    train, test, users = split
+    warp = LightFM(loss="warp", no_components=8, random_state=0)
+    table = compare_models({
+        "popularity": Popularity(),
+        "ALS": Candidate(AlternatingLeastSquares(factors=4, iterations=3, random_state=0)),
+        "WARP": Candidate(warp, epochs=5),
+    }, train, test, users, k=3)
+    assert table["model"].tolist() == ["popularity"] * 2 + ["ALS"] * 2 + ["WARP"] * 2
+    assert table["protocol"].tolist() == list(PROTOCOLS.values()) * 3
+    assert (table["fit seconds"] > 0).all()
+    assert warp.item_embeddings is not None  # trained in place
+    post, filtered = table.loc[table.model == "WARP", "value"]
+    assert post == metrics.precision_at_k(warp, test, 3, users=users)
+    assert filtered == metrics.precision_at_k(warp, test, 3, users=users, exclude=train)
+    with pytest.raises(ValueError, match="give its Candidate the epochs"):
+        compare_models({"WARP": LightFM()}, train, test, users, k=3)
