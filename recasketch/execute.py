@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,9 +18,14 @@ from pathlib import Path
 __all__ = ["execute_notebook"]
 
 
+#: A tqdm bar's elapsed/remaining time and rate, e.g. `` [00:06<00:00, 5.69combination/s]``.
+_BAR_TIMING = re.compile(r" \[\d+:\d\d(?::\d\d)?<[^\]\n]*\]")
+
+
 def _settle_progress(text: str) -> str:
-    """What a terminal would show: on each line, only the text after its last ``\\r``."""
-    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+    """What a terminal would show, less what changes from run to run: on each line only
+    the text after its last ``\\r``, and no progress bar timings."""
+    return _BAR_TIMING.sub("", "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n")))
 
 
 def _coalesce_streams(outputs: list) -> list:

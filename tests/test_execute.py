@@ -7,6 +7,13 @@ def test_progress_bars_settle_to_their_last_state():
     assert _settle_progress("grid: 0%\rgrid: 50%\rgrid: 100%\ndone\n") == "grid: 100%\ndone\n"
 
 
+def test_progress_bars_lose_their_timings_and_rates():
+    bar = ("grid: 100%|##########| 36/36 [00:06<00:00,  5.69combination/s]\n"
+           "search: 100%|#####| 8/8 [1:02:03<00:00, 71.51s/call, best p@k 0.0552]\n")
+    assert _settle_progress(bar) == "grid: 100%|##########| 36/36\nsearch: 100%|#####| 8/8\n"
+    assert _settle_progress("a list [1, 2] and [00:06] stay\n") == "a list [1, 2] and [00:06] stay\n"
+
+
 def test_streams_are_merged_by_name():
     outs = [
         nbformat.v4.new_output("stream", name="stderr", text="a 0%\r"),
