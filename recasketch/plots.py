@@ -223,12 +223,14 @@ def plot_model_comparison(table: pd.DataFrame, k: int = 5, title: str | None = N
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=(2.2, 1),
                                       constrained_layout=True)
     plot_scores(table, x="model", hue="protocol", ax=left)
+    left.set_ylim(0, 1.3 * table["value"].max())  # room for the legend above the bars
+    sns.move_legend(left, "upper left", ncol=2, frameon=False, title=None)
     left.set_ylabel(f"test precision@{k}")
     left.set_xlabel("")
     left.tick_params(axis="x", labelrotation=15)
     seconds = table.drop_duplicates("model")
     sns.barplot(data=seconds, y="model", x="fit seconds", ax=right, color="tab:grey")
-    right.bar_label(right.containers[0], fmt="%.2f s", fontsize=8)
+    right.bar_label(right.containers[0], fmt="%.3g s", fontsize=8)
     right.set_xscale("log")
     right.set_ylabel("")
     right.set_xlabel("training seconds (log scale)")

@@ -106,7 +106,7 @@ def test_model_comparison_shows_scores_and_one_time_bar_per_model():
     fig = plot_model_comparison(table)
     scores, seconds = fig.axes
     assert sorted(t.get_text() for t in scores.texts) == ["0.100", "0.200", "0.300", "0.400"]
-    assert [t.get_text() for t in seconds.texts] == ["0.01 s", "2.00 s"]
+    assert [t.get_text() for t in seconds.texts] == ["0.01 s", "2 s"]
     plt.close(fig)
     with pytest.raises(ValueError, match="fit seconds"):
         plot_model_comparison(table.drop(columns="fit seconds"))
