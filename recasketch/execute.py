@@ -22,6 +22,16 @@ __all__ = ["execute_notebook"]
 _BAR_TIMING = re.compile(r" \[\d+:\d\d(?::\d\d)?<[^\]\n]*\]")
 
 
+#: Terminal colour codes, which Jupyter puts in error messages.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _failure(exc: Exception) -> str:
+    """One readable line for a failed notebook: the error's last line, without colour codes."""
+    lines = _ANSI.sub("", str(exc)).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[-1] if lines else ''}"
+
+
 def _settle_progress(text: str) -> str:
     """What a terminal would show, less what changes from run to run: on each line only
     the text after its last ``\\r``, and no progress bar timings."""
@@ -114,8 +124,7 @@ def main(argv=None) -> int:
         try:
             execute_notebook(nb_path, target, timeout=args.timeout, cwd=nb_path.parent)
         except Exception as exc:  # report and stop, keeping what ran
-            print(f"FAILED {nb_path}: {type(exc).__name__}: {str(exc).splitlines()[-1] if str(exc) else ''}",
-                  file=sys.stderr)
+            print(f"FAILED {nb_path}: {_failure(exc)}", file=sys.stderr)
             print(f"the partly executed notebook is in {target}", file=sys.stderr)
             return 1
         print(f"done in {time.perf_counter() - start:.0f} s", flush=True)

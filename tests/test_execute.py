@@ -1,6 +1,6 @@
 import nbformat
 
-from recasketch.execute import _coalesce_streams, _settle_progress, execute_notebook
+from recasketch.execute import _coalesce_streams, _failure, _settle_progress, execute_notebook
 
 
 def test_progress_bars_settle_to_their_last_state():
@@ -35,3 +35,23 @@ def test_execute_notebook_writes_outputs_without_timing_metadata(tmp_path):
     assert cell.execution_count == 1
     assert [o["text"] for o in cell.outputs] == ["42\n", "y\n"]
     assert "execution" not in cell.metadata
+
+
+def test_a_failure_is_reported_in_one_line_without_colour_codes():
+    exc = RuntimeError("Traceback\n\x1b[31mTypeError\x1b[39m: bad \x1b[1;32margument\x1b[0m\n")
+    assert _failure(exc) == "RuntimeError: TypeError: bad argument"
+    assert _failure(ValueError("")) == "ValueError: "
+
+
+def test_main_reports_a_failing_notebook_and_keeps_what_ran(tmp_path, capsys):
+    from recasketch.execute import main
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran')"),
+                                         nbformat.v4.new_code_cell("1 / 0")])
+    src = tmp_path / "bad.ipynb"
+    nbformat.write(nb, src)
+    assert main([str(src), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError: division by zero" in err and "\x1b[" not in err
+    kept = nbformat.read(tmp_path / "out" / "bad.ipynb", 4)
+    assert kept.cells[0].outputs[0]["text"] == "ran\n"
