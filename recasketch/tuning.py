@@ -461,9 +461,11 @@ def parameter_summary(results: pd.DataFrame, metric: str = "p@k", split: str = "
     for name in params:
         by_value = per_combo.groupby(name)["value"].agg([agg, "mean"])
         spread = float(by_value["mean"].max() - by_value["mean"].min())
-        rows.extend({"parameter": name, "value": v, "best": float(r[agg]), "mean": float(r["mean"]),
+        rows.extend({"parameter": name, "value": _plain(v), "best": float(r[agg]), "mean": float(r["mean"]),
                      "spread": spread} for v, r in by_value.iterrows())
+    values = [row["value"] for row in rows]
     out = pd.DataFrame(rows)
+    out["value"] = pd.Series(values, dtype=object)  # 10 stays 10, not 10.0 beside a 0.1
     order = out.groupby("parameter")["spread"].first().sort_values(ascending=False).index
     out["parameter"] = pd.Categorical(out["parameter"], categories=list(order), ordered=True)
     return out.sort_values(["parameter", "value"]).reset_index(drop=True).astype({"parameter": str})

@@ -171,5 +171,9 @@ def test_parameter_summary_on_a_hand_made_grid():
     assert out["best"].tolist() == [0.12, 0.30, 0.30, 0.20]
     assert out["mean"].tolist() == pytest.approx([0.11, 0.25, 0.20, 0.16])
     assert out["spread"].tolist() == pytest.approx([0.14, 0.14, 0.04, 0.04])
+    assert out["value"].tolist() == [1, 50, 10, 40]
+    assert all(type(v) is int for v in out["value"])  # printed as 10, not 1.0000e+01
+    mixed = parameter_summary(results.assign(alpha=results["alpha"] / 100))
+    assert [type(v) for v in mixed["value"]] == [float, float, int, int]
     with pytest.raises(ValueError, match="No rows"):
         parameter_summary(results, split="train")
