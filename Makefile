@@ -53,7 +53,7 @@ run: $(STAMP) ## Execute every notebook top to bottom on the synthetic sample (c
 notebooks: run ## Same as `make run`: refresh the committed notebook outputs
 
 data: $(STAMP) ## Download the real Sketchfab crawl into data/sketchfab/ (needs internet)
-	$(PY) -m recasketch.data download
+	$(PY) -m recasketch.download
 
 sample: $(STAMP) ## Regenerate the committed synthetic sample in data/sample/
 	$(PY) -m recasketch.synthetic --preset sample --out data/sample --stats

@@ -2,7 +2,8 @@
 
 One module per step of the two source posts:
 
-``data``        read and validate the two psv files, download the real crawl
+``data``        read and validate the two psv files
+``download``    download the real crawl, pinned to a commit and verified by git blob id
 ``synthetic``   a Sketchfab-shaped generator with known ground truth
 ``preprocess``  k-core thresholding, id maps, the CSR likes matrix, item features
 ``split``       per-user holdout

@@ -1,4 +1,4 @@
-"""Reading, validating and downloading the Sketchfab likes and features files.
+"""Reading and validating the Sketchfab likes and features files.
 
 The real crawl is two pipe-separated files from rec-a-sketch's ``data/`` folder:
 
@@ -19,8 +19,8 @@ would make the parser take each closing backslash for an escape, so it is left o
 on (header, field counts, UTF-8, non-empty and well-formed ids, feature types), and raise
 :class:`DataError` naming the file, the line (counted as a text editor counts them, the header
 being line 1) or the column at fault, and how to fix it. They count exact duplicate rows
-(``df.attrs["n_duplicates"]``) and drop them on request. :func:`download_sketchfab_data`
-fetches the crawl; from the shell: ``python -m recasketch.data download [--dest DIR]``.
+(``df.attrs["n_duplicates"]``) and drop them on request. :mod:`recasketch.download` fetches
+the crawl; from the shell: ``python -m recasketch.download [--dest DIR]``.
 
 Ids. A user id (``uid``) is an HMAC-MD5 hex digest: 32 lowercase hex characters. A model id
 (``mid``) is a Sketchfab model uid: 32 lowercase hex characters for most models, but older
@@ -37,27 +37,21 @@ those.
 
 from __future__ import annotations
 
-import argparse
 import csv
+import dataclasses
 import io
 import logging
-import os
 import re
-import secrets
-import sys
-import time
 import warnings
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import requests
-from tqdm.auto import tqdm
 
-from . import __version__, config
+from . import config
+from .download import DownloadError  # re-exported for code that imports it from here
 
 __all__ = [
     "DataError",
@@ -66,19 +60,14 @@ __all__ = [
     "FEATURES_COLUMNS",
     "LIKES_COLUMNS",
     "MID_PATTERN",
-    "SKETCHFAB_DATA_URL",
     "UID_PATTERN",
     "Dataset",
-    "download_sketchfab_data",
     "load_dataset",
     "read_features",
     "read_likes",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Where rec-a-sketch keeps the crawl; each file is at ``f"{SKETCHFAB_DATA_URL}/{name}"``.
-SKETCHFAB_DATA_URL = "https://raw.githubusercontent.com/EthanRosenthal/rec-a-sketch/master/data"
 
 #: The header of the likes file, in order.
 LIKES_COLUMNS = ("modelname", "mid", "uid")
@@ -111,8 +100,8 @@ _FIX_QUOTING = (
     "backslash inside it, as csv.writer(delimiter='|', quotechar='\\\\') does; otherwise "
     "fix or delete the line."
 )
-_HOW_TO_GET = (
-    "Run `make data` (or `python -m recasketch.data download`) to download the Sketchfab "
+_HOW_TO_GET_FILES = (
+    "Run `make data` (or `python -m recasketch.download`) to download the Sketchfab "
     "crawl, or `make sample` to write the synthetic sample."
 )
 
@@ -122,28 +111,6 @@ class DataError(ValueError):
 
     The message names the file and, where it can, the line or column at fault.
     """
-
-
-class DownloadError(RuntimeError):
-    """A file of the crawl could not be downloaded.
-
-    Parameters
-    ----------
-    message : str
-        What went wrong and how to fix it; it names the URL and the number of attempts.
-    url : str
-        The URL that failed.
-    attempts : int
-        How many requests were made for it.
-    status : int or None, default=None
-        The last HTTP status received, if any.
-    """
-
-    def __init__(self, message: str, *, url: str, attempts: int, status: int | None = None):
-        super().__init__(message)
-        self.url = url
-        self.attempts = attempts
-        self.status = status
 
 
 # ------------------------------------------------------------------ reading
@@ -422,7 +389,7 @@ def _read_table(path, columns: tuple) -> _Table:
     if n_records == 0:
         raise DataError(
             f"{path}: has no rows, only the header (line 1). Each row should read "
-            f"{'|'.join(columns)}. {_HOW_TO_GET}"
+            f"{'|'.join(columns)}. {_HOW_TO_GET_FILES}"
         )
 
     # Every record has len(columns) - 1 delimiters: count them all at once, and look for the
@@ -448,7 +415,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise DataError(f"{path}: no such file. Check the path. {_HOW_TO_GET}") from None
+        raise DataError(f"{path}: no such file. Check the path. {_HOW_TO_GET_FILES}") from None
     except IsADirectoryError:
         raise DataError(
             f"{path}: is a folder, not a file. Pass the path of the psv file itself "
@@ -460,7 +427,7 @@ def _read_bytes(path: Path) -> bytes:
         size = "0 bytes" if not raw else "only white space"
         raise DataError(
             f"{path}: the file is empty ({size}). It may be a failed download; delete it and "
-            f"download it again. {_HOW_TO_GET}"
+            f"download it again. {_HOW_TO_GET_FILES}"
         )
     return raw
 
@@ -637,251 +604,8 @@ def _canonical_line(fields) -> bytes:
     return buffer.getvalue()[:-1].encode("utf-8")
 
 
-# ------------------------------------------------------------------ downloading
+# ------------------------------------------------------------------ datasets
 
-_READERS: dict[str, Callable[..., pd.DataFrame]] = {
-    config.LIKES_FILE: read_likes,
-    config.FEATURES_FILE: read_features,
-}
-_CHUNK_SIZE = 1 << 16
-
-
-class _Retry(Exception):
-    """A transient failure of one attempt; ``status`` is the HTTP status, if any."""
-
-    def __init__(self, reason: str, status: int | None = None, wait: float | None = None):
-        super().__init__(reason)
-        self.status = status
-        self.wait = wait
-
-
-class _Fatal(Exception):
-    """A failure that retrying will not cure (an HTTP 4xx other than 429)."""
-
-    def __init__(self, reason: str, status: int):
-        super().__init__(reason)
-        self.status = status
-
-
-def download_sketchfab_data(
-    dest,
-    base_url: str = SKETCHFAB_DATA_URL,
-    *,
-    files=(config.LIKES_FILE, config.FEATURES_FILE),
-    timeout: float = 30,
-    retries: int = 3,
-    backoff: float = 1.0,
-    session: requests.Session | None = None,
-    progress: bool = True,
-) -> dict[str, Path]:
-    """Download the Sketchfab crawl (the two psv files) into ``dest``.
-
-    Each file is streamed into a temporary file in ``dest``, synced to disk, validated with
-    :func:`read_likes` or :func:`read_features`, and only then moved into place, so ``dest``
-    never holds a partial or invalid file, even after an error or Ctrl-C. A file already in
-    ``dest`` that reads without error is kept and not requested again; one that does not is
-    downloaded again.
-
-    Parameters
-    ----------
-    dest : str or os.PathLike
-        The folder to write into (created if missing), usually
-        :data:`recasketch.config.REAL_DIR`.
-    base_url : str, default=SKETCHFAB_DATA_URL
-        The URL of the folder holding the files; each is fetched from
-        ``f"{base_url}/{name}"``.
-    files : str or sequence of str, default=(config.LIKES_FILE, config.FEATURES_FILE)
-        The file name(s) to fetch; each must be one of those two.
-    timeout : float, default=30
-        Seconds to wait to connect, and then for each read from the server.
-    retries : int, default=3
-        How many times to try again after a transient failure (connection error, timeout,
-        HTTP 429 or 5xx, a body shorter than its Content-Length). Other HTTP errors are not
-        retried.
-    backoff : float, default=1.0
-        Seconds to wait before the first retry; the wait doubles at each further retry (a
-        server's ``Retry-After``, up to 60 s, is honoured when longer).
-    session : requests.Session or None, default=None
-        The session to use (for proxies, headers or tests); ``None`` opens a new one.
-    progress : bool, default=True
-        Show a progress bar per file.
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        Each file name mapped to its path in ``dest``.
-
-    Raises
-    ------
-    DownloadError
-        If a file cannot be fetched; the message names the URL, the HTTP status or the
-        underlying error, and the number of attempts.
-    DataError
-        If a downloaded file is not a valid psv file (e.g. an HTML error page served with
-        status 200); nothing is written to ``dest``.
-    ValueError
-        If an argument is out of range or a file name is unknown.
-
-    Examples
-    --------
-    >>> from recasketch import config
-    >>> paths = download_sketchfab_data(config.REAL_DIR)  # doctest: +SKIP
-    >>> likes = read_likes(paths[config.LIKES_FILE], drop_duplicates=True)  # doctest: +SKIP
-    """
-    files = (files,) if isinstance(files, str) else tuple(files)
-    unknown = [name for name in files if name not in _READERS]
-    if unknown:
-        raise ValueError(f"Unknown file name(s) {unknown}; choose from {sorted(_READERS)}.")
-    if retries < 0:
-        raise ValueError(f"retries must be >= 0, got {retries}.")
-    if not timeout or timeout <= 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {timeout}.")
-    if backoff < 0:
-        raise ValueError(f"backoff must be >= 0 seconds, got {backoff}.")
-
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    own_session = session is None
-    if own_session:
-        session = requests.Session()
-        session.headers["User-Agent"] = f"recasketch/{__version__}"
-    try:
-        paths = {}
-        for name in files:
-            target = dest / name
-            reader = _READERS[name]
-            if target.is_file():
-                try:
-                    reader(target)
-                except DataError as err:
-                    logger.warning("%s is not valid, downloading it again: %s", target, err)
-                else:
-                    logger.info("%s is already present and valid; not downloading it.", target)
-                    paths[name] = target
-                    continue
-            url = f"{base_url.rstrip('/')}/{name}"
-            _download_with_retries(
-                session, url, target, reader, timeout=timeout, retries=retries,
-                backoff=backoff, progress=progress,
-            )
-            paths[name] = target
-        return paths
-    finally:
-        if own_session:
-            session.close()
-
-
-def _download_with_retries(session, url, target, reader, *, timeout, retries, backoff, progress):
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            _download_once(session, url, target, reader, timeout=timeout, progress=progress)
-            return
-        except _Fatal as err:
-            raise DownloadError(
-                f"Could not download {url}: {err} (after {attempts} attempt(s); not retried, "
-                f"as HTTP {err.status} is not a transient error). Check base_url and the file "
-                "name.",
-                url=url, attempts=attempts, status=err.status,
-            ) from None
-        except _Retry as err:
-            if attempts > retries:
-                raise DownloadError(
-                    f"Could not download {url}: {err} (gave up after {attempts} attempt(s)). "
-                    "Check your internet connection or proxy and try again, pass a larger "
-                    f"timeout or more retries, or put the file into {target.parent} by hand.",
-                    url=url, attempts=attempts, status=err.status,
-                ) from None
-            wait = backoff * 2 ** (attempts - 1)
-            if err.wait is not None:
-                wait = max(wait, min(err.wait, 60.0))
-            logger.warning(
-                "Downloading %s failed (%s); attempt %d of %d in %.1f s.",
-                url, err, attempts + 1, retries + 1, wait,
-            )
-            time.sleep(wait)
-
-
-def _download_once(session, url, target: Path, reader, *, timeout, progress) -> None:
-    """One attempt: stream ``url`` to a temporary file, validate it, move it to ``target``."""
-    handle, tmp = _open_temporary(target)
-    try:
-        with handle:
-            _stream(session, url, handle, timeout=timeout, progress=progress, name=target.name)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            reader(tmp)
-        except DataError as err:
-            detail = str(err).replace(str(tmp), "the downloaded file")
-            raise DataError(
-                f"{url}: the download is not a valid {target.name} ({detail}) Nothing was "
-                "written. Check base_url: it should point at a folder of raw psv files."
-            ) from None
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _open_temporary(target: Path):
-    """Create a new hidden file beside ``target``, with the permissions a plain open gives."""
-    while True:
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        return os.fdopen(fd, "wb"), tmp
-
-
-def _stream(session, url, handle, *, timeout, progress, name) -> None:
-    try:
-        response = session.get(
-            url, stream=True, timeout=(timeout, timeout), headers={"Accept-Encoding": "identity"}
-        )
-    except (requests.ConnectionError, requests.Timeout) as err:
-        raise _Retry(_describe(err)) from None
-    with response:
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Retry(f"HTTP {status} {response.reason}", status, _retry_after(response))
-        if status != 200:
-            raise _Fatal(f"HTTP {status} {response.reason}", status)
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        encoded = response.headers.get("Content-Encoding", "identity") not in ("identity", "")
-        received = 0
-        try:
-            with tqdm(
-                total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
-                disable=not progress, leave=False,
-            ) as bar:
-                for chunk in response.iter_content(chunk_size=_CHUNK_SIZE):
-                    handle.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-        except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as err:
-            raise _Retry(f"the connection broke after {received} bytes ({_describe(err)})",
-                         status) from None
-        if total is not None and not encoded and received < total:
-            raise _Retry(f"the body was cut short: {received} of {total} bytes", status)
-
-
-def _retry_after(response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
-
-
-def _describe(err: Exception) -> str:
-    if isinstance(err, requests.Timeout):
-        return f"timed out ({type(err).__name__}: {err})"
-    return f"{type(err).__name__}: {err}"
-
-
-# ------------------------------------------------------------------ command line
 
 
 class Dataset(NamedTuple):
@@ -962,55 +686,3 @@ def load_dataset(name: str = "sample", data_dir=None) -> Dataset:
         f"{name}: {kind} — {len(likes):,} like rows, {len(features):,} feature rows, from {shown}/"
     )
     return Dataset(name, likes, features, model_topics, user_topics, synthetic, description)
-
-
-def main(argv=None) -> int:
-    """Run the command line: ``python -m recasketch.data download [--dest DIR]``.
-
-    Parameters
-    ----------
-    argv : list of str or None, default=None
-        The arguments; ``None`` reads ``sys.argv``.
-
-    Returns
-    -------
-    int
-        The exit status: 0 on success, 1 on error (the message goes to stderr, without a
-        traceback), 130 when interrupted.
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m recasketch.data",
-        description="Download the Sketchfab crawl (the likes and features psv files).",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    download = commands.add_parser("download", help="download and validate the two psv files")
-    download.add_argument("--dest", type=Path, default=config.REAL_DIR,
-                          help=f"folder to write into (default: {config.REAL_DIR})")
-    download.add_argument("--base-url", default=SKETCHFAB_DATA_URL,
-                          help=f"folder URL holding the files (default: {SKETCHFAB_DATA_URL})")
-    download.add_argument("--timeout", type=float, default=30,
-                          help="seconds to wait to connect and for each read (default: 30)")
-    download.add_argument("--retries", type=int, default=3,
-                          help="retries after a transient error (default: 3)")
-    download.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    args = parser.parse_args(argv)
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    try:
-        paths = download_sketchfab_data(
-            args.dest, args.base_url, timeout=args.timeout, retries=args.retries,
-            progress=not args.no_progress,
-        )
-    except (DownloadError, DataError, ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted; no partial file was left behind.", file=sys.stderr)
-        return 130
-    for name, path in paths.items():
-        print(f"{name}: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

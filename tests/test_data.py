@@ -1,35 +1,21 @@
-"""Tests for recasketch.data: the psv readers and the downloader.
-
-The downloader runs against a real HTTP server on 127.0.0.1 whose answers each test scripts.
-"""
+"""Tests for recasketch.data: the psv readers and the named datasets."""
 
 import csv
 import io
 import logging
-import os
 import re
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import recasketch.data as data_module
 from recasketch import config
 from recasketch.data import (
     MID_PATTERN,
     UID_PATTERN,
     DataError,
-    DownloadError,
     _match_ids,
-    download_sketchfab_data,
-    main,
     read_features,
     read_likes,
 )
@@ -196,7 +182,8 @@ def test_id_check_equals_the_regex(values):
 
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.psv"
-    with pytest.raises(DataError, match=re.escape(f"{path}: no such file") + ".*make data"):
+    how = "Run `make data` (or `python -m recasketch.download`) to download"
+    with pytest.raises(DataError, match=re.escape(f"{path}: no such file. Check the path. {how}")):
         read_likes(path)
 
 
@@ -366,275 +353,7 @@ def test_invalid_feature_mid(write):
         read_features(path)
 
 
-# ------------------------------------------------------------------ the downloader
-
-
-class Script:
-    """What the test server answers: a queue of actions per file name, then a default."""
-
-    def __init__(self):
-        self.actions = {}
-        self.requests = []
-        self.release = threading.Event()
-        self.url = ""
-
-    def on(self, name, *actions):
-        self.actions.setdefault(name, []).extend(actions)
-
-    def count(self, name):
-        return sum(path.endswith("/" + name) for path in self.requests)
-
-
-def ok(body):
-    def act(handler):
-        data = body.encode() if isinstance(body, str) else body
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/plain; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    return act
-
-
-def status(code):
-    def act(handler):
-        handler.send_error(code)
-
-    return act
-
-
-def truncated(body):
-    def act(handler):
-        data = body.encode()
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(data) + 1000))
-        handler.end_headers()
-        handler.wfile.write(data[: len(data) // 2])
-        handler.wfile.flush()
-        handler.close_connection = True
-
-    return act
-
-
-def hang(seconds):
-    def act(handler):
-        handler.server.script.release.wait(seconds)  # then close without an answer
-
-    return act
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        script = self.server.script
-        script.requests.append(self.path)
-        name = self.path.rsplit("/", 1)[-1]
-        queue = script.actions.get(name, [])
-        action = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else status(404))
-        action(self)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.script = Script()
-    httpd.script.url = f"http://127.0.0.1:{httpd.server_port}/data"
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield httpd.script
-    finally:
-        httpd.script.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def session():
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy between the test and its loopback server
-        yield session
-
-
-def fetch(dest, server, session, **kwargs):
-    options = dict(session=session, progress=False, backoff=0.01, timeout=5)
-    options.update(kwargs)
-    return download_sketchfab_data(dest, server.url, **options)
-
-
-def leftovers(folder: Path):
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
-def test_download_writes_both_files(tmp_path, server, session):
-    server.on(LIKES, ok(likes_text()))
-    server.on(FEATURES, ok(features_text()))
-    paths = fetch(tmp_path / "real", server, session)
-    assert paths == {LIKES: tmp_path / "real" / LIKES, FEATURES: tmp_path / "real" / FEATURES}
-    assert paths[LIKES].read_text() == likes_text()
-    assert paths[FEATURES].read_text() == features_text()
-    assert leftovers(tmp_path / "real") == sorted([LIKES, FEATURES])
-    assert server.requests == [f"/data/{LIKES}", f"/data/{FEATURES}"]
-
-
-def test_download_with_progress_bar(tmp_path, server, session, capsys):
-    server.on(LIKES, ok(likes_text()))
-    paths = fetch(tmp_path, server, session, files=(LIKES,), progress=True)
-    assert paths[LIKES].read_text() == likes_text()
-    assert LIKES in capsys.readouterr().err
-
-
-def test_404_is_not_retried(tmp_path, server, session):
-    with pytest.raises(DownloadError, match=re.escape(f"{server.url}/{LIKES}") +
-                       r": HTTP 404 .*after 1 attempt") as info:
-        fetch(tmp_path, server, session)
-    assert info.value.status == 404 and info.value.attempts == 1
-    assert server.count(LIKES) == 1
-    assert leftovers(tmp_path) == []
-
-
-def test_500_then_success_is_retried(tmp_path, server, session):
-    server.on(LIKES, status(500), status(503), ok(likes_text()))
-    server.on(FEATURES, ok(features_text()))
-    paths = fetch(tmp_path, server, session, retries=3)
-    assert server.count(LIKES) == 3
-    assert paths[LIKES].read_text() == likes_text()
-
-
-def test_retries_run_out(tmp_path, server, session):
-    server.on(LIKES, status(429))
-    with pytest.raises(DownloadError, match=r"HTTP 429 .*gave up after 3 attempt") as info:
-        fetch(tmp_path, server, session, retries=2)
-    assert info.value.attempts == 3 and server.count(LIKES) == 3
-    assert leftovers(tmp_path) == []
-
-
-def test_truncated_body_is_retried(tmp_path, server, session):
-    server.on(LIKES, truncated(likes_text()), ok(likes_text()))
-    server.on(FEATURES, ok(features_text()))
-    paths = fetch(tmp_path, server, session)
-    assert server.count(LIKES) == 2
-    assert paths[LIKES].read_text() == likes_text()
-
-
-def test_always_truncated_leaves_no_partial_file(tmp_path, server, session):
-    server.on(LIKES, truncated(likes_text()))
-    with pytest.raises(DownloadError, match=r"gave up after 2 attempt"):
-        fetch(tmp_path, server, session, retries=1)
-    assert server.count(LIKES) == 2
-    assert leftovers(tmp_path) == []
-
-
-def test_timeout(tmp_path, server, session):
-    server.on(LIKES, hang(5))
-    with pytest.raises(DownloadError, match=r"timed out.*gave up after 2 attempt"):
-        fetch(tmp_path, server, session, timeout=0.5, retries=1)
-    assert server.count(LIKES) == 2
-    assert leftovers(tmp_path) == []
-
-
-def test_connection_refused(tmp_path, session):
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with pytest.raises(DownloadError, match=r"ConnectionError.*gave up after 2 attempt"):
-        download_sketchfab_data(tmp_path, f"http://127.0.0.1:{port}/data", session=session,
-                                progress=False, retries=1, backoff=0.01, timeout=2)
-    assert leftovers(tmp_path) == []
-
-
-def test_html_page_with_200_is_refused(tmp_path, server, session):
-    server.on(LIKES, ok("<!DOCTYPE html>\n<html><body>Rate limited</body></html>\n"))
-    with pytest.raises(DataError, match=re.escape(f"{server.url}/{LIKES}: the download is not a "
-                                                  f"valid {LIKES}") + ".*Nothing was written"):
-        fetch(tmp_path, server, session)
-    assert server.count(LIKES) == 1
-    assert leftovers(tmp_path) == []
-
-
-def test_valid_file_already_present_is_not_requested(tmp_path, server, session):
-    (tmp_path / LIKES).write_text(likes_text())
-    (tmp_path / FEATURES).write_text(features_text())
-    before = (tmp_path / LIKES).stat().st_mtime_ns
-    paths = fetch(tmp_path, server, session)
-    assert server.requests == []
-    assert paths[LIKES] == tmp_path / LIKES
-    assert (tmp_path / LIKES).stat().st_mtime_ns == before
-
-
-def test_invalid_file_present_is_downloaded_again(tmp_path, server, session):
-    (tmp_path / LIKES).write_text(likes_text()[:40])  # cut short by an earlier crash
-    server.on(LIKES, ok(likes_text()))
-    paths = fetch(tmp_path, server, session, files=(LIKES,))
-    assert server.requests == [f"/data/{LIKES}"]
-    assert paths == {LIKES: tmp_path / LIKES}
-    assert (tmp_path / LIKES).read_text() == likes_text()
-
-
-def test_failed_download_keeps_the_existing_file(tmp_path, server, session):
-    (tmp_path / LIKES).write_text("old, invalid\n")
-    server.on(LIKES, status(500))
-    with pytest.raises(DownloadError):
-        fetch(tmp_path, server, session, files=(LIKES,), retries=0)
-    assert leftovers(tmp_path) == [LIKES]
-    assert (tmp_path / LIKES).read_text() == "old, invalid\n"
-
-
-def test_interrupt_removes_the_temporary_file(tmp_path, server, session, monkeypatch):
-    server.on(LIKES, ok(likes_text()))
-
-    def interrupt(path, *args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setitem(data_module._READERS, LIKES, interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        fetch(tmp_path, server, session, files=(LIKES,))
-    assert leftovers(tmp_path) == []
-
-
-def test_arguments_are_checked(tmp_path, session):
-    with pytest.raises(ValueError, match="Unknown file name"):
-        download_sketchfab_data(tmp_path, files=("other.psv",), session=session)
-    with pytest.raises(ValueError, match="retries must be >= 0"):
-        download_sketchfab_data(tmp_path, retries=-1, session=session)
-    with pytest.raises(ValueError, match="timeout must be > 0"):
-        download_sketchfab_data(tmp_path, timeout=0, session=session)
-
-
-def test_cli_download(tmp_path, server, capsys, monkeypatch):
-    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(variable, raising=False)
-        monkeypatch.delenv(variable.lower(), raising=False)
-    server.on(LIKES, ok(likes_text()))
-    server.on(FEATURES, ok(features_text()))
-    argv = ["download", "--dest", str(tmp_path), "--base-url", server.url, "--no-progress"]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert f"{LIKES}: {tmp_path / LIKES}" in out and f"{FEATURES}: {tmp_path / FEATURES}" in out
-
-
-def test_cli_failure_exits_non_zero_without_traceback(tmp_path, server):
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    root = Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
-    result = subprocess.run(
-        [sys.executable, "-m", "recasketch.data", "download", "--dest", str(tmp_path),
-         "--base-url", server.url, "--no-progress", "--retries", "0"],
-        capture_output=True, text=True, env=env, cwd=root, timeout=60,
-    )
-    assert result.returncode == 1
-    assert "error: Could not download" in result.stderr and "HTTP 404" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert leftovers(tmp_path) == []
+# ------------------------------------------------------------------ datasets
 
 
 def test_load_dataset_sample_is_synthetic_with_truth():
