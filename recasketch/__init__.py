@@ -2,7 +2,8 @@
 
 One module per step of the two source posts:
 
-``data``        read and validate the two psv files
+``data``        read likes and item features (the crawl's psv files or your own CSV), load a dataset
+``errors``      the package's exceptions: DataError, DownloadError
 ``download``    download the real crawl, pinned to a commit and verified by git blob id
 ``synthetic``   a Sketchfab-shaped generator with known ground truth
 ``preprocess``  k-core thresholding, id maps, the CSR likes matrix, item features

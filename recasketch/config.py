@@ -16,7 +16,8 @@ LIKES_FILE = "model_likes_anon.psv"
 FEATURES_FILE = "model_feats.psv"
 TRUTH_FILE = "ground_truth.psv"
 
-#: Where each named dataset lives. Notebooks pick one with ``RECASKETCH_DATA``.
+#: Where each named dataset lives. Notebooks pick one with ``RECASKETCH_DATA``, which may
+#: also be the path of a folder of your own (see :func:`dataset_dir`).
 DATASETS = {
     "sample": SAMPLE_DIR,
     "sketchfab": REAL_DIR,
@@ -24,31 +25,55 @@ DATASETS = {
 }
 
 
-def dataset_dir(name: str) -> Path:
-    """Return the folder holding dataset ``name`` (one of :data:`DATASETS`)."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown dataset {name!r}; choose one of {sorted(DATASETS)}."
-        ) from None
+def dataset_dir(data) -> Path:
+    """Return the folder of dataset ``data``: one of :data:`DATASETS`, or a folder path.
+
+    A relative path is looked up from the current directory, then from the project root, so
+    ``RECASKETCH_DATA=tests/data/own_likes`` means the same folder to a shell in the
+    project root and to a notebook running in ``notebooks/``.
+
+    Raises
+    ------
+    ValueError
+        If ``data`` is neither a name in :data:`DATASETS` nor an existing folder.
+    """
+    if isinstance(data, str) and data in DATASETS:
+        return DATASETS[data]
+    path = Path(data).expanduser()
+    for candidate in [path] if path.is_absolute() else [Path.cwd() / path, PROJ_ROOT / path]:
+        if candidate.is_dir():
+            return candidate
+        if candidate.is_file():
+            raise ValueError(f"{candidate} is a file; give the folder that holds it.")
+    raise ValueError(
+        f"Unknown dataset {str(data)!r}; choose one of {sorted(DATASETS)} or give the path "
+        f"of a folder (looked up from {Path.cwd()} and from {PROJ_ROOT})."
+    )
 
 
-def results_dir(data: str, budget: str = "ci") -> Path | None:
+def dataset_name(data) -> str:
+    """The name a dataset is labelled with: its name in :data:`DATASETS`, or its folder's name."""
+    if isinstance(data, str) and data in DATASETS:
+        return data
+    return dataset_dir(data).resolve().name
+
+
+def results_dir(data, budget: str = "ci") -> Path | None:
     """Where a notebook run saves its figures, tables and grid logs, or ``None``.
 
     ``RECASKETCH_RESULTS_DIR`` wins when set (``make results`` sets it); otherwise a
-    ``full`` budget writes to ``data/results/<data>/`` — so a long search is logged and
-    can resume — and a ``ci`` budget saves nothing.
+    ``full`` budget writes to ``data/results/<name>/`` — ``<name>`` being
+    :func:`dataset_name`, so a folder of your own writes to ``data/results/<folder name>/``
+    — so a long search is logged and can resume; a ``ci`` budget saves nothing.
     """
     if budget not in ("ci", "full"):
         raise ValueError(f"Unknown budget {budget!r}; choose 'ci' or 'full'.")
-    dataset_dir(data)  # validates the name
+    name = dataset_name(data)  # validates the name or path
     env = os.environ.get("RECASKETCH_RESULTS_DIR")
     if env:
         path = Path(env)
     elif budget == "full":
-        path = RESULTS_DIR / data
+        path = RESULTS_DIR / name
     else:
         return None
     path.mkdir(parents=True, exist_ok=True)

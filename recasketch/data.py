@@ -1,49 +1,54 @@
-"""Reading and validating the Sketchfab likes and features files.
+r"""Reading likes and item features, and loading the datasets the notebooks use.
 
-The real crawl is two pipe-separated files from rec-a-sketch's ``data/`` folder:
+A dataset is a folder holding a likes table (one row per like: a user, an item, optionally the
+item's name and a timestamp), optionally an item-features table (one row per feature of an
+item: the item, a type and a value) and, for data made by :mod:`recasketch.synthetic`, its
+ground truth (``ground_truth.psv``). Feature types are free text: the Sketchfab crawl has
+``category`` and ``tag``; yours may have ``genre`` or ``decade``. The models see each feature
+as ``'{type}_{value}'``, as post 2 does (:func:`recasketch.preprocess.feature_keys`).
 
-``model_likes_anon.psv``
-    header ``modelname|mid|uid``: one row per like (a user id liking a model id), with the
-    model's name.
-``model_feats.psv``
-    header ``mid|type|value``: one row per category or tag of a model, ``type`` being
-    ``category`` or ``tag``.
+**The header convention.** A table's first line names its columns, in any order, with these
+names and no others (:data:`LIKES_HEADER`, :data:`FEATURES_HEADER`); a column with another
+name (a rating, say) is refused, not guessed at:
 
-Both are written by ``csv.writer(delimiter='|', quotechar='\\\\', quoting=csv.QUOTE_MINIMAL)``:
-a field holding ``|`` (or a backslash, or a line break) is wrapped in backslashes, and a
-backslash inside such a field is doubled, as in ``\\Freedom | Limited Edition\\``. They are
-read back as the posts did, with ``quotechar='\\\\'``. Passing ``escapechar='\\\\'`` as well
-would make the parser take each closing backslash for an escape, so it is left out.
+=============  =============  ==================================================
+header name    crawl's name   frame column
+=============  =============  ==================================================
+``user``       ``uid``        ``uid`` (required)
+``item``       ``mid``        ``mid`` (required)
+``name``       ``modelname``  ``modelname`` (optional; the item id when absent)
+``timestamp``                 ``timestamp`` (optional; kept as text)
+``type``                      ``type`` (features table)
+``value``                     ``value`` (features table)
+=============  =============  ==================================================
 
-:func:`read_likes` and :func:`read_features` check everything the rest of the package relies
-on (header, field counts, UTF-8, non-empty and well-formed ids, feature types), and raise
-:class:`DataError` naming the file, the line (counted as a text editor counts them, the header
-being line 1) or the column at fault, and how to fix it. They count exact duplicate rows
-(``df.attrs["n_duplicates"]``) and drop them on request. :mod:`recasketch.download` fetches
-the crawl; from the shell: ``python -m recasketch.download [--dest DIR]``.
+**Formats, by file extension.** ``.csv`` (comma) and ``.tsv`` (tab) use standard double-quote
+quoting. ``.psv`` and any other name is read in the crawl's dialect: rec-a-sketch wrote its
+``model_likes_anon.psv`` and ``model_feats.psv`` with
+``csv.writer(delimiter='|', quotechar='\\', quoting=csv.QUOTE_MINIMAL)``, so a field holding
+``|`` (or a backslash, or a line break) is wrapped in backslashes and a backslash inside it is
+doubled: ``\Freedom | Limited Edition\``. Passing ``escapechar='\\'`` as well would make the
+parser take each closing backslash for an escape, so it is left out.
 
-Ids. A user id (``uid``) is an HMAC-MD5 hex digest: 32 lowercase hex characters. A model id
-(``mid``) is a Sketchfab model uid: 32 lowercase hex characters for most models, but older
-models have 26-27 ASCII letters and digits (``b7LzIm8JrnPw4GBDOMBNGYc39qM``), and
-rec-a-sketch's model catalog (``data/model_urls.psv``) holds both kinds; ids of 20-31 letters
-and digits are accepted. See :data:`UID_PATTERN` and :data:`MID_PATTERN`.
+**Ids are text**: any non-empty string without white space around it (``user_17``, ``42``;
+``007`` stays ``007``). The crawl's formats (:data:`UID_PATTERN`, :data:`MID_PATTERN`) are
+checked only by ``load_dataset("sketchfab")``.
 
-Notes
------
-``implicit.datasets.sketchfab`` mirrors the likes only (as an HDF5 file of ids, without model
-names, categories or tags); the psv files are the source with everything, so this module reads
-those.
+**Errors** raise :class:`DataError` naming the file, the line (the header is line 1; a quoted
+field spanning lines counts each line) and how to fix it. Finding the line re-reads the file
+with the :mod:`csv` module, which happens only once something is known to be wrong.
+
+This module imports nothing from :mod:`recasketch.synthetic`: the generator writes
+``ground_truth.psv`` and the loader reads it here with the other tables, so the imports run one
+way (``synthetic -> preprocess -> errors``; ``data -> config, errors``).
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import logging
-import re
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,78 +56,106 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .download import DownloadError  # re-exported for code that imports it from here
+from .errors import DataError, DownloadError  # both re-exported: importable from here
 
 __all__ = [
     "DataError",
     "DownloadError",
-    "FEATURE_TYPES",
     "FEATURES_COLUMNS",
+    "FEATURES_FILES",
+    "FEATURES_HEADER",
     "LIKES_COLUMNS",
+    "LIKES_FILES",
+    "LIKES_HEADER",
     "MID_PATTERN",
     "UID_PATTERN",
     "Dataset",
     "load_dataset",
     "read_features",
+    "read_ground_truth",
     "read_likes",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: The header of the likes file, in order.
+#: The columns of the frame :func:`read_likes` returns (then ``timestamp``, if the file has one).
 LIKES_COLUMNS = ("modelname", "mid", "uid")
-#: The header of the features file, in order.
+#: The columns of the frame :func:`read_features` returns.
 FEATURES_COLUMNS = ("mid", "type", "value")
-#: The values the ``type`` column of the features file may take.
-FEATURE_TYPES = ("category", "tag")
 
-#: A valid user id (whole-string regular expression).
+#: The header convention of a likes table: each name it may use -> the frame column.
+LIKES_HEADER = {
+    "user": "uid", "uid": "uid",
+    "item": "mid", "mid": "mid",
+    "name": "modelname", "modelname": "modelname",
+    "timestamp": "timestamp",
+}
+#: The header convention of a features table: each name it may use -> the frame column.
+FEATURES_HEADER = {"item": "mid", "mid": "mid", "type": "type", "value": "value"}
+
+#: The names :func:`load_dataset` looks for in a folder: the likes table (exactly one) ...
+LIKES_FILES = (config.LIKES_FILE, "likes.csv", "likes.tsv", "likes.psv")
+#: ... and the features table (at most one).
+FEATURES_FILES = (config.FEATURES_FILE, "features.csv", "features.tsv", "features.psv")
+
+#: A user id of the Sketchfab crawl: an HMAC-MD5 hex digest (whole-string regular expression).
 UID_PATTERN = r"[0-9a-f]{32}"
-#: A valid model id (whole-string regular expression): a current 32-hex uid or an older one.
+#: A model id of the crawl: a current 32-hex Sketchfab uid, or an older one of 20-31 letters
+#: and digits (``b7LzIm8JrnPw4GBDOMBNGYc39qM``; rec-a-sketch's model catalog holds both kinds).
 MID_PATTERN = r"[0-9a-f]{32}|[0-9A-Za-z]{20,31}"
 
-# The posts' psv dialect. No escapechar: see the module docstring.
-_DELIMITER = "|"
-_QUOTECHAR = "\\"
+# separator and quote character by extension; anything else is read as the crawl's psv
+_DIALECTS = {".csv": (",", '"'), ".tsv": ("\t", '"')}
+_PSV = ("|", "\\")
 _READ_OPTIONS = dict(
-    sep=_DELIMITER,
     quoting=csv.QUOTE_MINIMAL,
-    quotechar=_QUOTECHAR,
     dtype=str,
-    keep_default_na=False,
+    keep_default_na=False,  # a model named "NA" or "null" stays a string
     na_filter=False,
     index_col=False,  # a first row with an extra field must not become an index
-    skip_blank_lines=False,  # keeps record k on line k + 2, so errors can name the line
     encoding="utf-8",
 )
-_FIX_QUOTING = (
-    "If a field contains '|', wrap it in backslashes (\\like | this\\) and double any "
-    "backslash inside it, as csv.writer(delimiter='|', quotechar='\\\\') does; otherwise "
-    "fix or delete the line."
-)
 _HOW_TO_GET_FILES = (
-    "Run `make data` (or `python -m recasketch.download`) to download the Sketchfab "
+    " Run `make data` (or `python -m recasketch.download`) to download the Sketchfab "
     "crawl, or `make sample` to write the synthetic sample."
 )
+_FAILED_DOWNLOAD = " It may be a failed download; delete it and download it again."
+_HOW_TO_GET = {
+    "sample": "run `make sample` to regenerate it",
+    "synthetic-full": "run `make synthetic-full` to generate it",
+    "sketchfab": "run `make data` (needs internet) to download it",
+}
 
 
-class DataError(ValueError):
-    """A data file or frame is not what the recasketch readers expect.
+class _Kind(NamedTuple):
+    """A kind of table: its header convention, and the names to use, for messages."""
 
-    The message names the file and, where it can, the line or column at fault.
-    """
+    what: str
+    header: dict  # header name -> frame column
+    required: tuple  # frame columns that must be there
+    convention: str
 
 
-# ------------------------------------------------------------------ reading
+_LIKES = _Kind("likes", LIKES_HEADER, ("uid", "mid"),
+               "user, item and optionally name, timestamp (or the crawl's modelname, mid, uid)")
+_FEATURES = _Kind("features", FEATURES_HEADER, ("mid", "type", "value"),
+                  "item, type, value (or the crawl's mid, type, value)")
+_TRUTH = _Kind("ground truth", {c: c for c in ("kind", "id", "topic", "weight")},
+               ("kind", "id", "topic", "weight"), "kind, id, topic, weight")
+
+
+# ------------------------------------------------------------------ the readers
 
 
 def read_likes(path, *, drop_duplicates: bool = False) -> pd.DataFrame:
-    """Read and validate the likes file, ``model_likes_anon.psv``.
+    """Read and check a likes table: the crawl's ``model_likes_anon.psv`` or your own file.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The pipe-separated file, with header ``modelname|mid|uid``.
+        A ``.csv``, ``.tsv`` or ``.psv`` file whose header names the columns ``user`` and
+        ``item``, optionally ``name`` and ``timestamp`` (or the crawl's ``modelname|mid|uid``);
+        see the module docstring.
     drop_duplicates : bool, default=False
         Drop exact duplicate rows (keeping the first) and renumber the index. The crawl holds
         155 of them; the post drops them.
@@ -130,482 +163,371 @@ def read_likes(path, *, drop_duplicates: bool = False) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per like, in file order: ``modelname`` (str), and ``mid`` and ``uid`` as
-        categoricals (the ids repeat; categories are in order of first appearance). ``df.attrs["n_duplicates"]`` holds the number of exact duplicate rows found
-        (whether or not they were dropped). A model named ``NA`` or ``null`` stays a string.
+        One row per like, in file order: ``modelname`` (str; the item id when the file has no
+        name column), ``mid`` and ``uid`` as categoricals (the ids repeat; categories in order
+        of first appearance), and ``timestamp`` (str) if the file has one. A name or id such as
+        ``NA`` or ``007`` stays the string it is. ``df.attrs["n_duplicates"]`` holds the
+        number of exact duplicate rows found, whether or not they were dropped.
 
     Raises
     ------
     DataError
-        If the file is missing, empty or has no rows; if its header is not
-        ``modelname|mid|uid`` (a comma- or tab-separated file is reported as such); if it is
-        not UTF-8; if a line does not have three fields; or if a ``mid`` or ``uid`` is empty
-        or not a valid id (see :data:`MID_PATTERN`, :data:`UID_PATTERN`). The message names
-        the file and the line (the header is line 1) or column, and says how to fix it.
+        If the file is missing, empty or not UTF-8; if its header breaks the convention (or
+        the file is separated otherwise than its extension says); if a line has too many or
+        too few fields or an unclosed quote; or if an id is empty or has white space around
+        it. The message names the file and line, and says how to fix it.
 
     See Also
     --------
-    read_features : the companion file of categories and tags.
+    read_features : the companion table of item features.
+    load_dataset : reads a folder's tables at once.
 
     Examples
     --------
-    >>> likes = read_likes("data/sample/model_likes_anon.psv")  # doctest: +SKIP
-    >>> likes.attrs["n_duplicates"]  # doctest: +SKIP
+    >>> likes = read_likes("tests/data/own_likes/likes.csv")
+    >>> likes.columns.tolist()
+    ['modelname', 'mid', 'uid', 'timestamp']
+    >>> likes.iloc[0].tolist()
+    ['Sword, Low Poly', 'item_1', 'user_1', '2016-10-02']
     """
-    table = _read_table(path, LIKES_COLUMNS)
-    table.check_ids("mid", MID_PATTERN)
-    table.check_ids("uid", UID_PATTERN)
-    return table.finish(drop_duplicates)
+    frame, names = _read_table(path, _LIKES)
+    if "modelname" not in frame:
+        frame["modelname"] = frame["mid"]
+    extra = ["timestamp"] if "timestamp" in frame else []
+    frame = frame[[*LIKES_COLUMNS, *extra]]
+    _check_filled(frame, path, names, ["mid", "uid"], categorical=True)
+    return _count_duplicates(frame, path, ["mid", "uid"], drop_duplicates)
 
 
 def read_features(path, *, drop_duplicates: bool = False) -> pd.DataFrame:
-    """Read and validate the features file, ``model_feats.psv``.
+    """Read and check an item-features table: the crawl's ``model_feats.psv`` or your own.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The pipe-separated file, with header ``mid|type|value``.
+        A ``.csv``, ``.tsv`` or ``.psv`` file whose header names the columns ``item``,
+        ``type`` and ``value`` (or the crawl's ``mid|type|value``).
     drop_duplicates : bool, default=False
         Drop exact duplicate rows (keeping the first) and renumber the index.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (model, category or tag), in file order: ``mid`` (categorical), and
-        ``type`` (one of :data:`FEATURE_TYPES`) and ``value`` (str). ``df.attrs["n_duplicates"]``
-        holds the number of exact duplicate rows found.
+        One row per (item, feature), in file order: ``mid`` (categorical), ``type`` and
+        ``value`` (str). ``type`` is free text (``category``, ``tag``, ``genre``, ...);
+        ``value`` may be empty. ``df.attrs["n_duplicates"]`` holds the number of exact
+        duplicate rows found.
 
     Raises
     ------
     DataError
-        If the file is missing, empty or has no rows; if its header is not
-        ``mid|type|value``; if it is not UTF-8; if a line does not have three fields; if a
-        ``mid`` is empty or not a valid model id; or if a ``type`` is not ``category`` or
-        ``tag``. The message names the file and the line or column, and says how to fix it.
+        For the same faults as :func:`read_likes`, and if a ``type`` is empty or has white
+        space around it.
 
     See Also
     --------
-    read_likes : the likes file.
+    read_likes : the likes table.
     recasketch.preprocess.build_item_features : turns this frame into a feature matrix.
     """
-    table = _read_table(path, FEATURES_COLUMNS)
-    table.check_ids("mid", MID_PATTERN)
-    table.check_choice("type", FEATURE_TYPES)
-    return table.finish(drop_duplicates)
+    frame, names = _read_table(path, _FEATURES)
+    frame = frame[list(FEATURES_COLUMNS)]
+    _check_filled(frame, path, names, ["type"], categorical=False)
+    _check_filled(frame, path, names, ["mid"], categorical=True)
+    return _count_duplicates(frame, path, ["mid", "type"], drop_duplicates)
 
 
-@dataclass
-class _Table:
-    """A parsed psv file, with what is needed to name the line of any of its records.
+def read_ground_truth(path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a ``ground_truth.psv`` written by :func:`recasketch.synthetic.write_dataset`.
 
-    ``frame`` holds every record pandas read, blank lines included, so that record ``k``
-    (0-based) is the one pandas numbered ``k``; ``blank`` marks the blank lines, which are
-    skipped. ``one_line`` says each record sits on one physical line, record ``k`` then
-    being on line ``k + 2``.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file, or the folder holding ``ground_truth.psv``. Its header is
+        ``kind|id|topic|weight``; ``kind`` is ``model`` (the model's one topic, weight 1) or
+        ``user`` (one row per topic of the user).
+
+    Returns
+    -------
+    model_topics : pandas.DataFrame
+        Columns ``mid``, ``topic``.
+    user_topics : pandas.DataFrame
+        Columns ``uid``, ``topic``, ``weight`` (float).
+
+    Raises
+    ------
+    DataError
+        For the same structural faults as :func:`read_likes`; if a ``kind`` is neither
+        ``model`` nor ``user``; or if a ``weight`` is not a number.
     """
-
-    path: Path
-    data: bytes  # the file after its header line, with CRLF turned into LF
-    frame: pd.DataFrame
-    blank: np.ndarray
-    one_line: bool
-    quoted: np.ndarray | None  # with one_line: the records whose line holds a backslash
-    id_codes: dict = dataclasses.field(default_factory=dict)  # column -> factorize() of its ids
-
-    def fail(self, message: str, line: int | None = None) -> DataError:
-        where = f"{self.path}, line {line}" if line is not None else f"{self.path}"
-        return DataError(f"{where}: {message}")
-
-    def lines_of(self, positions: np.ndarray) -> np.ndarray:
-        """The 1-based line on which each record in ``positions`` starts."""
-        positions = np.asarray(positions, dtype=np.int64)
-        if self.one_line:
-            return positions + 2
-        # A quoted field may span lines: count the line breaks inside each record.
-        breaks = np.zeros(len(self.frame), dtype=np.int64)
-        for column in self.frame.columns:
-            if "\n" in _joined(self.frame[column]):
-                values = self.frame[column].to_numpy(dtype=object)
-                breaks += np.fromiter((v.count("\n") for v in values), np.int64, len(values))
-        starts = 2 + np.arange(len(self.frame)) + np.concatenate(([0], np.cumsum(breaks)[:-1]))
-        return starts[positions]
-
-    def _report_rows(self, bad: np.ndarray, column: str, what: str, fix: str) -> DataError:
-        positions = np.flatnonzero(bad)
-        lines = self.lines_of(positions[:5])
-        first = self.frame[column].iat[int(positions[0])]
-        shown = ", ".join(str(n) for n in lines)
-        more = f" (and {len(positions) - len(lines)} more)" if len(positions) > len(lines) else ""
-        value = f" holds {first!r}, which" if first != "" else ""
-        return self.fail(
-            f"column {column!r}{value} {what}; {len(positions)} row(s) in all, on line(s) "
-            f"{shown}{more}. {fix}",
-            line=int(lines[0]),
-        )
-
-    def check_ids(self, column: str, pattern: str) -> None:
-        values = self.frame[column].to_numpy(dtype=object)
-        empty = (values == "") & ~self.blank
-        if empty.any():
-            raise self._report_rows(
-                empty,
-                column,
-                "is empty",
-                f"Every row needs a {column}; fill it in or delete the line.",
-            )
-        # Ids repeat (a user likes many models): check each distinct id once.
-        codes, uniques = pd.factorize(values)
-        self.id_codes[column] = (codes, uniques)
-        valid = _match_ids(np.asarray(uniques, dtype=object), pattern)
-        bad = ~(valid[codes] | self.blank)
-        if bad.any():
-            kind = "user" if pattern == UID_PATTERN else "model"
-            raise self._report_rows(
-                bad,
-                column,
-                f"is not a valid {kind} id (whole-string pattern {pattern!r})",
-                "Check that the columns are in the order of the header and that no id has "
-                "spaces or other characters around it.",
-            )
-
-    def check_choice(self, column: str, choices) -> None:
-        bad = ~(self.frame[column].isin(choices).to_numpy() | self.blank)
-        if bad.any():
-            raise self._report_rows(
-                bad,
-                column,
-                f"is not one of {', '.join(map(repr, choices))}",
-                f"Use {' or '.join(map(repr, choices))} (lowercase) in the {column!r} column.",
-            )
-
-    def finish(self, drop_duplicates: bool) -> pd.DataFrame:
-        keep = ~self.blank
-        if len(self.id_codes) >= 2:
-            # Two id columns: a duplicate row repeats an (id, id) pair, which integer codes
-            # find at once; the few rows that share a pair are then compared in full.
-            (a, ua), (b, _) = list(self.id_codes.values())[:2]
-            pair = a.astype(np.int64) * (int(b.max(initial=0)) + 1) + b
-            shared = pd.Series(pair).duplicated(keep=False).to_numpy() & keep
-            duplicated = np.zeros(len(self.frame), dtype=bool)
-            if shared.any():
-                duplicated[shared] = self.frame[shared].duplicated().to_numpy()
-            n_duplicates = int(duplicated.sum())
-            if drop_duplicates:
-                keep &= ~duplicated
-        elif self.one_line:
-            keys = self._line_keys()
-            if drop_duplicates:
-                duplicated = pd.Series(keys).duplicated().to_numpy()
-                n_duplicates = int(duplicated.sum())
-                keep[keep] = ~duplicated
-            else:
-                n_duplicates = len(keys) - len(set(keys))
-        else:
-            duplicated = self.frame[keep].duplicated().to_numpy()
-            n_duplicates = int(duplicated.sum())
-            if drop_duplicates and n_duplicates:
-                keep[keep] = ~duplicated
-        frame = self.frame.copy(deep=False)
-        for column, (codes, uniques) in self.id_codes.items():
-            # The ids were factorised for validation: keep them as categoricals, which
-            # costs nothing here and makes every later groupby/factorize much cheaper.
-            frame[column] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
-        if not keep.all():
-            frame = frame[keep]
-            for column in self.id_codes:
-                frame[column] = frame[column].cat.remove_unused_categories()
-        frame = frame.reset_index(drop=True)
-        frame.attrs["n_duplicates"] = n_duplicates
-        if n_duplicates:
-            logger.info(
-                "%s: %d exact duplicate row(s)%s.",
-                self.path,
-                n_duplicates,
-                " dropped" if drop_duplicates else " (pass drop_duplicates=True to drop them)",
-            )
-        return frame
-
-    def _line_keys(self):
-        """One key per non-blank record, equal for equal records (one record per line).
-
-        A line's bytes are a key for its record, and hashing them is several times faster
-        than comparing the parsed columns. A line holding a backslash may be quoted in more
-        than one way, so it is re-written in the canonical form first.
-        """
-        lines = self.data.split(b"\n")
-        if self.data.endswith(b"\n"):
-            lines.pop()
-        if self.quoted is not None and len(self.quoted):
-            rows = self.frame.iloc[self.quoted].to_numpy(dtype=object)
-            for k, row in zip(self.quoted, rows):
-                lines[k] = _canonical_line(row)
-        if not self.blank.any():
-            return lines
-        keys = np.empty(len(lines), dtype=object)
-        keys[:] = lines
-        return keys[~self.blank]
+    path = Path(path)
+    if path.is_dir():
+        path = path / config.TRUTH_FILE
+    truth, names = _read_table(path, _TRUTH)
+    _check_filled(truth, path, names, ["kind", "id"], categorical=False)
+    bad = ~truth["kind"].isin(["model", "user"]).to_numpy()
+    if bad.any():
+        raise _rows_error(path, bad, "kind", truth["kind"], "is not 'model' or 'user'",
+                          "Each row is the topic of a model or of a user.")
+    weight = pd.to_numeric(truth["weight"], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(weight).any():
+        raise _rows_error(path, np.isnan(weight), "weight", truth["weight"], "is not a number",
+                          "Write the topic's weight as a decimal number, e.g. 0.5.")
+    models = (truth["kind"] == "model").to_numpy()
+    model_topics = pd.DataFrame({
+        "mid": truth["id"].to_numpy()[models],
+        "topic": truth["topic"].to_numpy()[models],
+    })
+    user_topics = pd.DataFrame({
+        "uid": truth["id"].to_numpy()[~models],
+        "topic": truth["topic"].to_numpy()[~models],
+        "weight": weight[~models],
+    })
+    return model_topics, user_topics
 
 
-def _read_table(path, columns: tuple) -> _Table:
-    """Read ``path`` as a psv file with header ``columns`` and check its structure."""
+# ------------------------------------------------------------------ the checks
+
+
+def _dialect(path: Path) -> tuple[str, str]:
+    return _DIALECTS.get(path.suffix.lower(), _PSV)
+
+
+def _read_table(path, kind: _Kind) -> tuple[pd.DataFrame, dict]:
+    """Read ``path`` with pandas after checking its header; check its structure.
+
+    Returns the frame, its columns renamed to the frame columns of ``kind``, and a dict
+    from each frame column to its name in the file (for messages).
+    """
     path = Path(path)
     raw = _read_bytes(path)
-    end = raw.find(b"\n")
-    header_bytes = raw if end < 0 else raw[:end]
-    data = b"" if end < 0 else raw[end + 1 :]
+    sep, quotechar = _dialect(path)
+    names = _check_header(raw, path, kind, sep, quotechar)
     try:
-        header = header_bytes.decode("utf-8")
+        with warnings.catch_warnings():
+            # pandas only warns (and drops the field) when the first row has an extra field
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.BytesIO(raw), sep=sep, quotechar=quotechar, **_READ_OPTIONS)
     except UnicodeDecodeError:
-        _check_utf8(raw, path)
-    _check_header(header, columns, path)
-
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
-    has_quotes = b"\\" in data
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            # pandas only warns (and drops the field) when the first row has an extra field.
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.BytesIO(raw), **_READ_OPTIONS)
-    except UnicodeDecodeError:
-        _check_utf8(raw, path)  # names the line of the first bad byte
-        raise
-    except pd.errors.ParserError as err:
-        raise _parser_error(err, raw, columns, path) from None
-    for warning in caught:
-        if issubclass(warning.category, pd.errors.ParserWarning):
-            raise _parser_error(warning.message, raw, columns, path)
-        warnings.warn_explicit(
-            warning.message, warning.category, warning.filename, warning.lineno
-        )
-    frame.columns = list(columns)
-
-    n_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
-    one_line = n_lines == len(frame) and b"\r" not in data
-    quoted = _lines_containing(data, b"\\") if one_line and has_quotes else None
-    table = _Table(path, data, frame, np.zeros(len(frame), dtype=bool), one_line, quoted)
-    table.blank = _blank_records(table)
-    n_records = len(frame) - int(table.blank.sum())
-    if n_records == 0:
+        raise _utf8_error(raw, path) from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
+        raise _structure_error(raw, path, names, str(err)) from None
+    if len(frame) == 0:
         raise DataError(
-            f"{path}: has no rows, only the header (line 1). Each row should read "
-            f"{'|'.join(columns)}. {_HOW_TO_GET_FILES}"
+            f"{path}: has no rows, only the header (line 1). Each row should hold "
+            f"{sep.join(names.values())}.{_how_to_get(path)}"
         )
-
-    # Every record has len(columns) - 1 delimiters: count them all at once, and look for the
-    # line at fault only if the total is off.
-    in_fields = 0  # only a quoted field can hold the delimiter
-    if quoted is not None and len(quoted):
-        rows = frame.iloc[quoted].to_numpy(dtype=object)
-        in_fields = sum(value.count(_DELIMITER) for value in rows.ravel())
-    elif has_quotes:
-        in_fields = sum(_joined(frame[c]).count(_DELIMITER) for c in columns)
-    if data.count(_DELIMITER.encode()) != (len(columns) - 1) * n_records + in_fields:
-        bad, _ = _scan_records(raw, len(columns))
-        if bad is not None:
-            line, n_fields = bad
-            raise DataError(
-                f"{path}, line {line}: expected {len(columns)} fields "
-                f"({'|'.join(columns)}), found {n_fields}. {_FIX_QUOTING}"
-            )
-    return table
+    # A line with too few fields leaves its last field empty: only then look closer.
+    if (frame.iloc[:, -1] == "").any():
+        starts, counts = _records(path)
+        short = np.flatnonzero(counts != len(names))
+        if len(short):
+            raise _fields_error(path, int(starts[short[0]]), int(counts[short[0]]), names, sep)
+    frame.columns = list(names)
+    return frame, names
 
 
 def _read_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise DataError(f"{path}: no such file. Check the path. {_HOW_TO_GET_FILES}") from None
+        raise DataError(f"{path}: no such file. Check the path.{_how_to_get(path)}") from None
     except IsADirectoryError:
         raise DataError(
-            f"{path}: is a folder, not a file. Pass the path of the psv file itself "
-            f"(e.g. {path / config.LIKES_FILE})."
+            f"{path}: is a folder, not a file. Pass the path of the table itself "
+            f"(e.g. {path / config.LIKES_FILE}), or the folder to load_dataset."
         ) from None
     except PermissionError:
         raise DataError(f"{path}: permission denied. Make the file readable.") from None
-    if not raw[:4096].strip() and not raw.strip():
+    if not raw or raw.isspace():
         size = "0 bytes" if not raw else "only white space"
-        raise DataError(
-            f"{path}: the file is empty ({size}). It may be a failed download; delete it and "
-            f"download it again. {_HOW_TO_GET_FILES}"
-        )
+        raise DataError(f"{path}: the file is empty ({size}).{_how_to_get(path, True)}")
     return raw
 
 
-def _check_utf8(raw: bytes, path: Path) -> None:
-    """Raise a DataError naming the line of the first byte of ``raw`` that is not UTF-8."""
+def _how_to_get(path: Path, failed: bool = False) -> str:
+    """How to get a file that has the crawl's name (the crawl's or the sample's)."""
+    if path.name not in (config.LIKES_FILE, config.FEATURES_FILE):
+        return ""
+    return (_FAILED_DOWNLOAD if failed else "") + _HOW_TO_GET_FILES
+
+
+def _check_header(raw: bytes, path: Path, kind: _Kind, sep: str, quotechar: str) -> dict:
+    """Map the header's names to frame columns, or say what is wrong with the header."""
+    try:
+        end = raw.find(b"\n")
+        header = raw[: end if end >= 0 else None].decode("utf-8").lstrip("\ufeff").rstrip("\r")
+    except UnicodeDecodeError:
+        raise _utf8_error(raw, path) from None
+    if sep not in header:
+        for other, name, extension in ((",", "comma", ".csv"), ("\t", "tab", ".tsv"),
+                                       ("|", "pipe", ".psv")):
+            if other != sep and other in header:
+                raise DataError(
+                    f"{path}, line 1: the header {header!r} has no {sep!r} but has {name}s; "
+                    f"the file looks {name}-separated. A {path.suffix or 'psv'} file is read "
+                    f"as {sep!r}-separated: rename it to end in {extension}, or write it with "
+                    f"sep={sep!r}."
+                )
+    found = next(csv.reader([header], delimiter=sep, quotechar=quotechar))
+    columns = [kind.header.get(name) for name in found]
+    problems = [f"missing {' or '.join(repr(n) for n, c in kind.header.items() if c == column)}"
+                for column in kind.required if column not in columns]
+    unknown = [name for name, column in zip(found, columns) if column is None]
+    if unknown:
+        problems.append(f"unknown {', '.join(map(repr, unknown))}")
+    twice = sorted({c for c in columns if c is not None and columns.count(c) > 1})
+    if twice:
+        problems.append(f"{', '.join(map(repr, twice))} named twice")
+    if problems:
+        hint = ""
+        for other in (_LIKES, _FEATURES):
+            theirs = {other.header.get(name) for name in found}
+            if other is not kind and None not in theirs and set(other.required) <= theirs:
+                hint = f" This looks like a {other.what} table; read it with read_{other.what}."
+        raise DataError(
+            f"{path}, line 1: the header {header!r} does not name the columns of a {kind.what} "
+            f"table ({'; '.join(problems)}). Name them in the first line, in any order: "
+            f"{kind.convention}.{hint}"
+        )
+    return dict(zip(columns, found))
+
+
+def _records(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The first line and the number of fields of each record after the header.
+
+    Blank lines are skipped, as pandas skips them, so record ``k`` here is row ``k`` of the
+    frame. Row by row with the :mod:`csv` module: only called to name the line of an error.
+    """
+    sep, quotechar = _dialect(path)
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar=quotechar)
+    starts, counts, start, header = [], [], 1, True
+    try:
+        for row in reader:
+            if not header and not (len(row) <= 1 and "".join(row).strip() == ""):
+                starts.append(start)
+                counts.append(len(row))
+            header, start = False, reader.line_num + 1
+    except csv.Error as err:
+        raise DataError(f"{path}, line {start}: cannot be parsed ({err}).") from None
+    return np.array(starts, dtype=np.int64), np.array(counts, dtype=np.int64)
+
+
+def _fields_error(path: Path, line: int, n_fields: int, names: dict, sep: str) -> DataError:
+    if sep == "|":
+        fix = ("If a field contains '|', wrap it in backslashes (\\like | this\\) and double any "
+               "backslash inside it, as csv.writer(delimiter='|', quotechar='\\\\') does; "
+               "otherwise fix or delete the line.")
+    else:
+        fix = (f"If a field contains {sep!r}, wrap it in double quotes, as pandas' to_csv and "
+               "csv.writer do; otherwise fix or delete the line.")
+    return DataError(
+        f"{path}, line {line}: expected {len(names)} fields ({sep.join(names.values())}), "
+        f"found {n_fields}. {fix}"
+    )
+
+
+def _structure_error(raw: bytes, path: Path, names: dict, message: str) -> DataError:
+    """The error for a file pandas could not parse, naming the line at fault."""
+    error = _utf8_error(raw, path)  # pandas may stop at a bad line before a bad byte
+    if error is not None:
+        return error
+    sep, quotechar = _dialect(path)
+    starts, counts = _records(path)
+    if "EOF inside string" in message and len(starts):
+        if quotechar == "\\":
+            what = "a backslash (the quote character)"
+            close = "a backslash, or double the backslash (\\\\)"
+        else:
+            what, close = "a double quote", 'a double quote, or double the quote ("")'
+        return DataError(
+            f"{path}, line {starts[-1]}: a field opened with {what} is never closed, so the "
+            f"rest of the file reads as one field. Close it with {close} if it is part of a "
+            "name."
+        )
+    bad = np.flatnonzero(counts != len(names))
+    if len(bad):
+        return _fields_error(path, int(starts[bad[0]]), int(counts[bad[0]]), names, sep)
+    return DataError(f"{path}: cannot be parsed ({message.strip()}).")
+
+
+def _utf8_error(raw: bytes, path: Path) -> DataError | None:
+    """A DataError naming the line of the first byte of ``raw`` that is not UTF-8, if any."""
     if raw.isascii():
-        return
+        return None
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(
+        return DataError(
             f"{path}, line {line}: byte {column} of the line (0x{raw[err.start]:02x}) is not "
             "valid UTF-8. Save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.psv > "
             "out.psv` for a Latin-1 file."
-        ) from None
-
-
-def _check_header(header: str, columns: tuple, path: Path) -> None:
-    header = header.lstrip("\ufeff").rstrip("\r")
-    expected = "|".join(columns)
-    if _DELIMITER not in header:
-        for sep, name in ((",", "comma"), ("\t", "tab")):
-            if sep in header:
-                raise DataError(
-                    f"{path}, line 1: the header {header!r} has no '|' but has {name}s; the "
-                    f"file looks {name}-separated. The readers expect pipe-separated "
-                    f"values with the header {expected!r}; write the file with sep='|'."
-                )
-    found = next(csv.reader([header], delimiter=_DELIMITER, quotechar=_QUOTECHAR))
-    if tuple(found) != columns:
-        missing = [c for c in columns if c not in found]
-        extra = [c for c in found if c not in columns]
-        detail = []
-        if missing:
-            detail.append(f"missing {missing}")
-        if extra:
-            detail.append(f"unexpected {extra}")
-        if not detail:
-            detail.append("same names in another order")
-        hint = ""
-        if set(found) == set(LIKES_COLUMNS) and columns == FEATURES_COLUMNS:
-            hint = " This looks like the likes file; read it with read_likes."
-        elif set(found) == set(FEATURES_COLUMNS) and columns == LIKES_COLUMNS:
-            hint = " This looks like the features file; read it with read_features."
-        raise DataError(
-            f"{path}, line 1: expected the header {expected!r}, found {header!r} "
-            f"({'; '.join(detail)}). Make the first line exactly {expected!r}.{hint}"
         )
+    return None
 
 
-def _blank_records(table: _Table) -> np.ndarray:
-    """Mark the records that are blank lines (no delimiter, nothing but white space)."""
-    frame = table.frame
-    candidate = np.ones(len(frame), dtype=bool)
-    for column in frame.columns[1:]:
-        candidate &= frame[column].to_numpy(dtype=object) == ""
-    positions = np.flatnonzero(candidate)
-    if len(positions) == 0:
-        return candidate
-    first = frame[frame.columns[0]].to_numpy(dtype=object)[positions]
-    candidate[positions] = [value.strip() == "" for value in first]
-    # "||" parses like a blank line but is a record with empty fields: look at the line.
-    positions = np.flatnonzero(candidate)
-    lines = table.data.split(b"\n")
-    for k, line in zip(positions, table.lines_of(positions)):
-        if _DELIMITER.encode() in lines[line - 2]:
-            candidate[k] = False
-    return candidate
+def _check_filled(frame, path, names: dict, columns, *, categorical: bool) -> None:
+    """Check that ``columns`` hold text without white space around it on every row.
 
-
-def _scan_records(raw: bytes, n_columns: int):
-    """Find the first record without ``n_columns`` fields, the slow exact way.
-
-    Only called once something is known to be wrong. Returns ``((line, n_fields), last)``:
-    the start line and field count of the first bad record (or ``None``), and the start line
-    of the last record.
+    Each distinct value is checked once. With ``categorical``, the columns become
+    categoricals (categories in order of first appearance), which makes every later
+    groupby and factorize on the ids much cheaper.
     """
-    text = raw.decode("utf-8-sig")
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_DELIMITER, quotechar=_QUOTECHAR
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column].to_numpy(dtype=object))
+        uniques = pd.Index(uniques, dtype=object)
+        name = names.get(column, column)
+        empty = (uniques == "")[codes]
+        if empty.any():
+            raise _rows_error(path, empty, name, frame[column], "is empty",
+                              f"Every row needs a {name}; fill it in or delete the line.")
+        spaced = np.fromiter((u != u.strip() for u in uniques), bool, len(uniques))[codes]
+        if spaced.any():
+            raise _rows_error(path, spaced, name, frame[column], "has white space around it",
+                              "Remove it (a space after the separator is part of the field).")
+        if categorical:
+            frame[column] = pd.Categorical.from_codes(codes, categories=uniques)
+
+
+def _rows_error(path, bad: np.ndarray, name: str, values, what: str, fix: str) -> DataError:
+    """A DataError for the rows marked in ``bad`` (row ``k`` of the frame read from ``path``)."""
+    positions = np.flatnonzero(bad)
+    starts, _ = _records(Path(path))
+    lines = starts[positions[:5]]
+    first = values.iat[int(positions[0])]
+    shown = ", ".join(str(n) for n in lines)
+    more = f" (and {len(positions) - len(lines)} more)" if len(positions) > len(lines) else ""
+    value = f" holds {first!r}, which" if first != "" else ""
+    return DataError(
+        f"{path}, line {lines[0]}: column {name!r}{value} {what}; {len(positions)} row(s) in "
+        f"all, on line(s) {shown}{more}. {fix}"
     )
-    start, last, bad = 1, None, None
-    try:
-        for row in reader:
-            if start > 1 and not (len(row) <= 1 and "".join(row).strip() == ""):
-                last = start
-                if bad is None and len(row) != n_columns:
-                    bad = (start, len(row))
-            start = reader.line_num + 1
-    except csv.Error as err:
-        return (start, f"none that can be read ({err})"), start
-    return bad, last
 
 
-def _parser_error(err: Exception, raw: bytes, columns: tuple, path: Path) -> DataError:
-    _check_utf8(raw, path)  # pandas may stop at a bad line before it meets a bad byte
-    message = str(err).strip()
-    bad, last = _scan_records(raw, len(columns))
-    if "EOF inside string" in message and last is not None:
-        return DataError(
-            f"{path}, line {last}: a field opened with a backslash (the quote character) is "
-            "never closed, so the rest of the file reads as one field. Close it with a "
-            "backslash, or double the backslash (\\\\) if it is part of a name."
-        )
-    if bad is not None:
-        line, n_fields = bad
-        return DataError(
-            f"{path}, line {line}: expected {len(columns)} fields ({'|'.join(columns)}), "
-            f"found {n_fields}. {_FIX_QUOTING}"
-        )
-    found = re.search(r"line (\d+)", message)
-    where = f", line {found.group(1)}" if found else ""
-    return DataError(f"{path}{where}: cannot be parsed ({message}). {_FIX_QUOTING}")
+def _count_duplicates(frame, path, ids: list, drop: bool) -> pd.DataFrame:
+    """Count the exact duplicate rows into ``attrs["n_duplicates"]``; drop them if asked.
 
-
-def _joined(column: pd.Series) -> str:
-    """All values of a string column as one string (a fast way to count a character)."""
-    return "".join(column.to_numpy(dtype=object))
-
-
-def _match_ids(values: np.ndarray, pattern: str) -> np.ndarray:
-    """Whole-string match of ``pattern`` (:data:`UID_PATTERN` or :data:`MID_PATTERN`).
-
-    Works on the ids' bytes with numpy, several times faster than a regular expression per
-    row; an id with a non-ASCII character is invalid either way.
+    Only rows whose ``ids`` repeat can be duplicates, and comparing the (categorical) ids
+    first is much cheaper than comparing every field of every row.
     """
-    try:
-        fixed = values.astype("S33")  # 33 bytes: a longer id shows a 33rd byte
-    except UnicodeEncodeError:
-        return pd.Series(values, dtype=object).str.fullmatch(pattern).to_numpy(dtype=bool)
-    chars = fixed.view(np.uint8).reshape(len(values), 33)
-    # _HEX is False for the zero padding, so a shorter id fails too.
-    hex32 = _HEX[chars[:, :32]].all(axis=1) & (chars[:, 32] == 0)
-    if pattern == UID_PATTERN:
-        return hex32
-    if pattern == MID_PATTERN:
-        rest = np.flatnonzero(~hex32)
-        if len(rest):
-            length = np.char.str_len(fixed[rest])
-            padding = np.arange(32) >= length[:, None]
-            older = (_ALNUM[chars[rest, :32]] | padding).all(axis=1)
-            hex32[rest] = older & (length >= 20) & (length <= 31)
-        return hex32
-    return pd.Series(values, dtype=object).str.fullmatch(pattern).to_numpy(dtype=bool)
-
-
-def _byte_class(characters: bytes) -> np.ndarray:
-    table = np.zeros(256, dtype=bool)
-    table[np.frombuffer(characters, dtype=np.uint8)] = True
-    return table
-
-
-_HEX = _byte_class(b"0123456789abcdef")
-_ALNUM = _byte_class(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def _lines_containing(data: bytes, needle: bytes) -> np.ndarray:
-    """0-based indices of the lines of ``data`` that contain the byte ``needle``."""
-    array = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(array == ord("\n"))
-    hits = np.flatnonzero(array == needle[0])
-    return np.unique(np.searchsorted(newlines, hits))
-
-
-def _canonical_line(fields) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(
-        buffer, delimiter=_DELIMITER, quotechar=_QUOTECHAR, quoting=csv.QUOTE_MINIMAL,
-        lineterminator="\n",
-    ).writerow(fields)
-    return buffer.getvalue()[:-1].encode("utf-8")
+    maybe = frame.duplicated(subset=ids, keep=False).to_numpy()
+    duplicated = np.zeros(len(frame), dtype=bool)
+    if maybe.any():
+        duplicated[maybe] = frame[maybe].duplicated().to_numpy()
+    n_duplicates = int(duplicated.sum())
+    if drop and n_duplicates:
+        # each dropped row repeats a kept one, so every category is still used
+        frame = frame[~duplicated].reset_index(drop=True)
+    if n_duplicates:
+        logger.info("%s: %d exact duplicate row(s)%s.", path, n_duplicates,
+                    " dropped" if drop else " (pass drop_duplicates=True to drop them)")
+    frame.attrs["n_duplicates"] = n_duplicates
+    return frame
 
 
 # ------------------------------------------------------------------ datasets
-
 
 
 class Dataset(NamedTuple):
@@ -614,75 +536,143 @@ class Dataset(NamedTuple):
     Attributes
     ----------
     name : str
-        ``"sample"``, ``"synthetic-full"`` or ``"sketchfab"``.
-    likes, features : pandas.DataFrame
-        The two files as :func:`read_likes` and :func:`read_features` return them
-        (duplicates kept: counting them is part of the story).
+        ``"sample"``, ``"synthetic-full"``, ``"sketchfab"``, or the name of the folder it was
+        read from (``"own_likes"`` for ``tests/data/own_likes``).
+    likes : pandas.DataFrame
+        The likes table as :func:`read_likes` returns it (duplicates kept: counting them is
+        part of the story).
+    features : pandas.DataFrame or None
+        The item-features table as :func:`read_features` returns it, or ``None`` when the
+        folder has none (the sections on side information then have nothing to use).
     model_topics, user_topics : pandas.DataFrame or None
-        The generator's ground truth for synthetic data; ``None`` for the real crawl.
+        The generator's ground truth (:func:`read_ground_truth`) where the folder holds
+        ``ground_truth.psv``; ``None`` otherwise.
     synthetic : bool
-        Whether the data was generated by :mod:`recasketch.synthetic`.
+        Whether the data was made by :mod:`recasketch.synthetic`: true exactly when the
+        ground truth is there.
     description : str
         One line saying what the data is and where it lives.
     """
 
     name: str
     likes: pd.DataFrame
-    features: pd.DataFrame
+    features: pd.DataFrame | None
     model_topics: pd.DataFrame | None
     user_topics: pd.DataFrame | None
     synthetic: bool
     description: str
 
 
-_HOW_TO_GET = {
-    "sample": "run `make sample` to regenerate it",
-    "synthetic-full": "run `make synthetic-full` to generate it",
-    "sketchfab": "run `make data` (needs internet) to download it",
-}
-
-
-def load_dataset(name: str = "sample", data_dir=None) -> Dataset:
-    """Read one of the named datasets: the committed synthetic sample, the full-size
-    synthetic data, or the real Sketchfab crawl.
+def load_dataset(name_or_path="sample", *, data_dir=None) -> Dataset:
+    """Read a dataset: one of the three named ones, or any folder of tables.
 
     Parameters
     ----------
-    name : {"sample", "synthetic-full", "sketchfab"}, default="sample"
-    data_dir : str or Path, default=None
-        Folder holding the files; defaults to ``recasketch.config.dataset_dir(name)``.
+    name_or_path : str or os.PathLike, default="sample"
+        ``"sample"`` (the committed synthetic sample), ``"synthetic-full"`` (the full-size
+        synthetic data) or ``"sketchfab"`` (the real crawl); or a folder holding one likes
+        table (:data:`LIKES_FILES`: ``likes.csv``, ``likes.tsv``, ``likes.psv`` or
+        ``model_likes_anon.psv``), optionally one features table (:data:`FEATURES_FILES`)
+        and ``ground_truth.psv``. A relative path is looked up as
+        :func:`recasketch.config.dataset_dir` says. The notebooks pass ``RECASKETCH_DATA``.
+    data_dir : str or os.PathLike, default=None
+        For a named dataset kept elsewhere (e.g. the crawl downloaded with ``--dest``): the
+        folder holding its files.
+
+    Returns
+    -------
+    Dataset
+        Named after the dataset or the folder; ``synthetic`` only where the generator's
+        ground truth is there; ``features`` is ``None`` where there is no features table.
 
     Raises
     ------
     DataError
-        If the files are missing (the message says which ``make`` target makes them),
-        or invalid.
-    """
-    folder = Path(data_dir) if data_dir is not None else config.dataset_dir(name)
-    likes_path = folder / config.LIKES_FILE
-    features_path = folder / config.FEATURES_FILE
-    for path in (likes_path, features_path):
-        if not path.exists():
-            raise DataError(
-                f"{path} does not exist: the {name!r} dataset is not there; "
-                f"{_HOW_TO_GET.get(name, 'pass data_dir= to point at the files')}."
-            )
-    likes = read_likes(likes_path)
-    features = read_features(features_path)
-    truth_path = folder / config.TRUTH_FILE
-    model_topics = user_topics = None
-    synthetic = name != "sketchfab"
-    if truth_path.exists():
-        from .synthetic import read_ground_truth
+        If the files are missing (for a named dataset the message says which ``make``
+        target makes them), ambiguous (two likes tables) or invalid; for ``"sketchfab"``,
+        also if an id is not in the crawl's format (:data:`UID_PATTERN`,
+        :data:`MID_PATTERN`), naming the file and line.
+    ValueError
+        If ``name_or_path`` is neither a known name nor a folder.
 
-        model_topics, user_topics = read_ground_truth(truth_path)
-        synthetic = True
-    kind = "SYNTHETIC data made by recasketch.synthetic" if synthetic else "the real Sketchfab crawl"
+    Examples
+    --------
+    >>> own = load_dataset("tests/data/own_likes")
+    >>> own.name, own.synthetic, len(own.likes), own.features["type"].unique().tolist()
+    ('own_likes', False, 186, ['genre', 'decade'])
+    """
+    named = isinstance(name_or_path, str) and name_or_path in config.DATASETS
+    if data_dir is not None:
+        if not named:
+            raise ValueError(f"data_dir= is for the named datasets {sorted(config.DATASETS)}; "
+                             f"pass the folder itself as the first argument instead.")
+        folder = Path(data_dir)
+    else:
+        folder = config.dataset_dir(name_or_path)
+    name = name_or_path if named else config.dataset_name(name_or_path)
+    if named:
+        likes_path, features_path = folder / config.LIKES_FILE, folder / config.FEATURES_FILE
+        for path in (likes_path, features_path):
+            if not path.exists():
+                raise DataError(f"{path} does not exist: the {name!r} dataset is not there; "
+                                f"{_HOW_TO_GET[name]}.")
+    else:
+        likes_path = _find_table(folder, LIKES_FILES, required=True)
+        features_path = _find_table(folder, FEATURES_FILES, required=False)
+    likes = read_likes(likes_path)
+    features = read_features(features_path) if features_path is not None else None
+    if named and name == "sketchfab":
+        _check_crawl_ids(likes, likes_path, {"mid": MID_PATTERN, "uid": UID_PATTERN})
+        _check_crawl_ids(features, features_path, {"mid": MID_PATTERN})
+
+    model_topics = user_topics = None
+    if (folder / config.TRUTH_FILE).exists():
+        model_topics, user_topics = read_ground_truth(folder / config.TRUTH_FILE)
+    synthetic = model_topics is not None
     try:
         shown = folder.resolve().relative_to(config.PROJ_ROOT)
     except ValueError:
         shown = folder
-    description = (
-        f"{name}: {kind} — {len(likes):,} like rows, {len(features):,} feature rows, from {shown}/"
-    )
+    what = f"{len(likes):,} like rows, " + (
+        f"{len(features):,} feature rows" if features is not None else "no features table")
+    if synthetic:
+        kind = "SYNTHETIC data made by recasketch.synthetic — "
+    elif named and name == "sketchfab":
+        kind = "the real Sketchfab crawl — "
+    else:
+        kind = ""
+    description = f"{name}: {kind}{what}, from {shown}/"
     return Dataset(name, likes, features, model_topics, user_topics, synthetic, description)
+
+
+def _find_table(folder: Path, candidates, *, required: bool) -> Path | None:
+    found = [folder / name for name in candidates if (folder / name).is_file()]
+    what = "likes" if candidates == LIKES_FILES else "features"
+    if len(found) > 1:
+        raise DataError(f"{folder}: holds {' and '.join(p.name for p in found)}; keep one "
+                        f"{what} table.")
+    if not found and required:
+        raise DataError(
+            f"{folder}: no likes table. Put one there named {', '.join(candidates[1:])} or "
+            f"{candidates[0]}, whose first line names its columns: user, item and optionally "
+            f"name, timestamp (e.g. 'user,item' for a CSV)."
+        )
+    return found[0] if found else None
+
+
+def _check_crawl_ids(frame: pd.DataFrame, path: Path, patterns: dict) -> None:
+    """Check that the ids of the crawl's files have the crawl's formats."""
+    for column, pattern in patterns.items():
+        ids = frame[column]
+        valid = pd.Index(ids.cat.categories, dtype=object).str.fullmatch(pattern)
+        bad = ~np.asarray(valid, dtype=bool)[ids.cat.codes.to_numpy()]
+        if bad.any():
+            kind = "user" if column == "uid" else "model"
+            raise _rows_error(
+                path, bad, column, ids.astype(object),
+                f"is not a valid {kind} id of the Sketchfab crawl (whole-string pattern "
+                f"{pattern!r})",
+                "`make data` downloads the crawl and verifies it by git blob id. To read "
+                "other data, put it in a folder of its own and load that: "
+                "load_dataset('path/to/folder').",
+            )

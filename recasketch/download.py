@@ -36,6 +36,8 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util import Retry
 
 from . import __version__, config
+from .data import read_features, read_likes
+from .errors import DataError, DownloadError
 
 __all__ = [
     "SKETCHFAB_BLOB_IDS",
@@ -68,28 +70,6 @@ _FILES = (config.LIKES_FILE, config.FEATURES_FILE)
 _RETRY_STATUSES = frozenset([429, *range(500, 600)])
 _BLOB_ID = re.compile(r"[0-9a-f]{40}")
 _CHUNK_SIZE = 1 << 16
-
-
-class DownloadError(RuntimeError):
-    """A file of the crawl could not be downloaded, or did not verify.
-
-    Parameters
-    ----------
-    message : str
-        What went wrong and how to fix it; it names the URL and the number of attempts.
-    url : str
-        The URL that failed.
-    attempts : int
-        How many requests were made for it.
-    status : int or None, default=None
-        The last HTTP status received, if any.
-    """
-
-    def __init__(self, message: str, *, url: str, attempts: int, status: int | None = None):
-        super().__init__(message)
-        self.url = url
-        self.attempts = attempts
-        self.status = status
 
 
 def git_blob_id(data) -> str:
@@ -315,8 +295,6 @@ def _problem(path: Path, name: str, blob_id: str | None) -> str | None:
         if actual == blob_id:
             return None
         return f"has git blob id {actual}, not the expected {blob_id}"
-    from .data import DataError, read_features, read_likes  # data imports this module
-
     reader = read_likes if name == config.LIKES_FILE else read_features
     try:
         reader(path)
@@ -354,8 +332,6 @@ def _verify(tmp: Path, url: str, target: Path, blob_id, attempts: int) -> None:
                 url=url, attempts=attempts,
             )
         return
-    from .data import DataError, read_features, read_likes  # data imports this module
-
     reader = read_likes if target.name == config.LIKES_FILE else read_features
     try:
         reader(tmp)
@@ -487,8 +463,6 @@ def main(argv=None) -> int:
                         help="skip the git blob id check and validate the files with the "
                              "readers instead (for a --base-url serving other content)")
     args = parser.parse_args(argv)
-
-    from .data import DataError  # data imports this module
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .data import DataError
+from .errors import DataError
 
 __all__ = [
     "Interactions",

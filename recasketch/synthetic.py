@@ -60,7 +60,6 @@ __all__ = [
     "dataset_stats",
     "format_stats",
     "make_sketchfab_like",
-    "read_ground_truth",
     "topic_feature_keys",
     "write_dataset",
 ]
@@ -70,9 +69,6 @@ __all__ = [
 #: keep_default_na=False)``.
 PSV_WRITE_OPTIONS = dict(
     sep="|", index=False, quoting=csv.QUOTE_MINIMAL, escapechar="\\", quotechar="\\"
-)
-_PSV_READ_OPTIONS = dict(
-    sep="|", quoting=csv.QUOTE_MINIMAL, quotechar="\\", keep_default_na=False, na_values=[]
 )
 
 #: Sketchfab's model categories, as they appear in ``model_feats.psv``.
@@ -773,10 +769,6 @@ def _write_psv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, lineterminator="\n", **PSV_WRITE_OPTIONS)
 
 
-def _read_psv(path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, **_PSV_READ_OPTIONS)
-
-
 def write_dataset(data: SyntheticData, out_dir) -> dict:
     """Write a generated dataset as the crawl's two psv files plus its ground truth.
 
@@ -817,54 +809,6 @@ def write_dataset(data: SyntheticData, out_dir) -> dict:
     ], ignore_index=True)
     _write_psv(truth, paths["truth"])
     return paths
-
-
-def read_ground_truth(path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read a ``ground_truth.psv`` written by :func:`write_dataset`.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The file, or the folder holding ``ground_truth.psv``.
-
-    Returns
-    -------
-    model_topics : pandas.DataFrame
-        Columns ``mid``, ``topic``.
-    user_topics : pandas.DataFrame
-        Columns ``uid``, ``topic``, ``weight`` (float).
-
-    Raises
-    ------
-    ValueError
-        If the file lacks the ``kind|id|topic|weight`` columns or holds another kind.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / config.TRUTH_FILE
-    truth = _read_psv(path)
-    expected = ["kind", "id", "topic", "weight"]
-    if list(truth.columns) != expected:
-        raise ValueError(f"{path}: expected the columns {expected}, found {list(truth.columns)}.")
-    bad = ~truth["kind"].isin(["model", "user"])
-    if bad.any():
-        line = int(np.flatnonzero(bad)[0]) + 2
-        raise ValueError(
-            f"{path}, line {line}: kind must be 'model' or 'user', "
-            f"got {truth['kind'][bad].iloc[0]!r}."
-        )
-    models = truth[truth["kind"] == "model"]
-    users = truth[truth["kind"] == "user"]
-    model_topics = pd.DataFrame({
-        "mid": models["id"].to_numpy(),
-        "topic": models["topic"].to_numpy(),
-    })
-    user_topics = pd.DataFrame({
-        "uid": users["id"].to_numpy(),
-        "topic": users["topic"].to_numpy(),
-        "weight": users["weight"].astype(float).to_numpy(),
-    })
-    return model_topics, user_topics
 
 
 def dataset_stats(data, features=None, user_min: int = 5, item_min: int = 5) -> dict:

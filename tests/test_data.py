@@ -1,27 +1,30 @@
-"""Tests for recasketch.data: the psv readers and the named datasets."""
+"""Tests for recasketch.data: the table readers, the crawl's id check and the datasets."""
 
 import csv
 import io
 import logging
 import re
+import shutil
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from implicit.cpu.als import AlternatingLeastSquares
 
-from recasketch import config
+from recasketch import config, metrics
 from recasketch.data import (
-    MID_PATTERN,
-    UID_PATTERN,
     DataError,
-    _match_ids,
+    load_dataset,
     read_features,
+    read_ground_truth,
     read_likes,
 )
+from recasketch.preprocess import build_interactions, build_item_features, threshold_interactions
+from recasketch.split import train_test_split
 
 LIKES = config.LIKES_FILE
 FEATURES = config.FEATURES_FILE
+OWN = config.PROJ_ROOT / "tests" / "data" / "own_likes"  # likes.csv + features.csv
+OWN_PSV = config.PROJ_ROOT / "tests" / "data" / "own_likes_psv"  # likes.psv, integer user ids
 
 
 def hex_id(i: int) -> str:
@@ -32,6 +35,14 @@ def psv(rows, header=("modelname", "mid", "uid")) -> str:
     """Rows written as the crawl writes them: '|' between fields, backslash as quote."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="|", quotechar="\\", lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def plain_csv(rows, header=("user", "item"), sep=",") -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
@@ -90,7 +101,8 @@ def test_pandas_writer_of_the_synthetic_module_reads_back(write, tmp_path):
     frame.to_csv(path, sep="|", index=False, quoting=csv.QUOTE_MINIMAL, escapechar="\\",
                  quotechar="\\", lineterminator="\n")
     likes = read_likes(path)
-    assert isinstance(likes["mid"].dtype, pd.CategoricalDtype) and isinstance(likes["uid"].dtype, pd.CategoricalDtype)
+    assert isinstance(likes["mid"].dtype, pd.CategoricalDtype)
+    assert isinstance(likes["uid"].dtype, pd.CategoricalDtype)
     pd.testing.assert_frame_equal(likes.astype(str), frame.astype("str"), check_dtype=False)
 
 
@@ -101,10 +113,44 @@ def test_na_like_names_stay_strings(write, name):
     assert not likes.isna().any().any()
 
 
-def test_older_model_ids_are_valid(write):
-    mids = ["b7LzIm8JrnPw4GBDOMBNGYc39qM", "dGUrytaktlDeNudCEGKk31oTJY", hex_id(5)]
-    likes = read_likes(write(psv([("m", mid, hex_id(9)) for mid in mids])))
-    assert likes["mid"].tolist() == mids
+def test_any_ids_are_read_as_text(write):
+    users = ["user_17", "17", "007", "NA", "b7LzIm8JrnPw4GBDOMBNGYc39qM", "User 3", "é"]
+    items = ["item_42", "42", "0042", "null", hex_id(5), "Model 3", "兵马俑"]
+    likes = read_likes(write(psv([("m", i, u) for u, i in zip(users, items)])))
+    assert likes["uid"].tolist() == users and likes["mid"].tolist() == items
+    assert likes["uid"].cat.categories.tolist() == users  # in order of first appearance
+
+
+def test_columns_are_found_by_name_in_any_order(write):
+    path = write(psv([("1", "item_42", "Chair")], header=("uid", "mid", "modelname")))
+    likes = read_likes(path)
+    assert likes.columns.tolist() == ["modelname", "mid", "uid"]
+    assert likes.iloc[0].tolist() == ["Chair", "item_42", "1"]
+
+
+def test_plain_csv_with_the_header_convention(write):
+    rows = [("2016-10-01", "Sword, Low Poly", "user_1", "item_42"),
+            ("1476000000", 'The "Old" Tower', "user_2", "item_42"),
+            ("", "", "user_2", "item_7")]
+    path = write(plain_csv(rows, header=("timestamp", "name", "user", "item")), "likes.csv")
+    likes = read_likes(path)
+    assert likes.columns.tolist() == ["modelname", "mid", "uid", "timestamp"]
+    assert likes["modelname"].tolist() == ["Sword, Low Poly", 'The "Old" Tower', ""]
+    assert likes["timestamp"].tolist() == ["2016-10-01", "1476000000", ""]
+
+
+def test_without_a_name_column_the_item_id_is_the_name(write):
+    path = write(plain_csv([("1", "31"), ("1", "1029"), ("2", "31")]), "likes.csv")
+    likes = read_likes(path)
+    assert likes.columns.tolist() == ["modelname", "mid", "uid"]
+    assert likes["modelname"].tolist() == ["31", "1029", "31"]
+    assert likes["uid"].tolist() == ["1", "1", "2"]
+
+
+def test_tab_separated(write):
+    path = write(plain_csv([("u1", "i1", "a, b"), ("u2", "i1", "c")],
+                           header=("user", "item", "name"), sep="\t"), "likes.tsv")
+    assert read_likes(path)["modelname"].tolist() == ["a, b", "c"]
 
 
 def test_duplicates_counted_and_dropped_on_request(write, caplog):
@@ -120,6 +166,8 @@ def test_duplicates_counted_and_dropped_on_request(write, caplog):
     assert dropped["modelname"].tolist() == ["a", "b", "a|x", "c"]
     assert dropped.index.tolist() == [0, 1, 2, 3]
     pd.testing.assert_frame_equal(dropped, kept.drop_duplicates().reset_index(drop=True))
+    for column in ("mid", "uid"):  # dropping duplicates leaves no unused category
+        assert sorted(dropped[column].cat.categories) == sorted(set(dropped[column]))
 
 
 def test_same_row_quoted_two_ways_is_a_duplicate(write):
@@ -149,6 +197,16 @@ def test_features_round_trip(write):
     assert features["value"].tolist() == ["Characters", "tiltbrush", "Low Poly"]
 
 
+def test_feature_types_are_free_text(write):
+    rows = [("item_1", "genre", "Fantasy"), ("item_1", "decade", "1980s"), ("item_2", "tag", "")]
+    features = read_features(write(plain_csv(rows, header=("item", "type", "value")),
+                                   "features.csv"))
+    assert features["type"].tolist() == ["genre", "decade", "tag"]
+    assert features["value"].tolist() == ["Fantasy", "1980s", ""]
+    keys = build_item_features(features, ["item_1", "item_2"]).feature_names
+    assert set(keys) == {"genre_fantasy", "decade_1980s", "tag_"}
+
+
 def test_multi_line_names_read_and_keep_line_numbers(write):
     rows = [("two\nlines", hex_id(1), hex_id(2)), ("b", hex_id(3), hex_id(4)),
             ("b", hex_id(3), hex_id(4))]
@@ -156,45 +214,34 @@ def test_multi_line_names_read_and_keep_line_numbers(write):
     likes = read_likes(path)
     assert likes["modelname"].tolist() == ["two\nlines", "b", "b"]
     assert likes.attrs["n_duplicates"] == 1
-    # The bad uid is on line 6: the header, two lines for the first record, then three more.
-    path = write(psv(rows + [("c", hex_id(5), "XYZ")]))
-    with pytest.raises(DataError, match=where(path, 6) + " column 'uid' holds 'XYZ'"):
+    # The empty uid is on line 6: the header, two lines for the first record, then three more.
+    path = write(psv(rows + [("c", hex_id(5), "")]))
+    with pytest.raises(DataError, match=where(path, 6) + " column 'uid' is empty"):
         read_likes(path)
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(
-    st.text(alphabet="0123456789abcdef", min_size=30, max_size=34),
-    st.text(alphabet="0123456789abcdefABCDEFxyzXYZ", min_size=18, max_size=34),
-    st.text(min_size=0, max_size=40),
-), min_size=1, max_size=20))
-def test_id_check_equals_the_regex(values):
-    import numpy as np
-
-    array = np.array(values, dtype=object)
-    for pattern in (UID_PATTERN, MID_PATTERN):
-        expected = [re.fullmatch(pattern, v) is not None for v in values]
-        assert _match_ids(array, pattern).tolist() == expected
 
 
 # ------------------------------------------------------------------ invalid files
 
 
 def test_missing_file(tmp_path):
-    path = tmp_path / "nope.psv"
+    path = tmp_path / LIKES
     how = "Run `make data` (or `python -m recasketch.download`) to download"
     with pytest.raises(DataError, match=re.escape(f"{path}: no such file. Check the path. {how}")):
+        read_likes(path)
+    path = tmp_path / "likes.csv"  # not the crawl: no advice about downloading it
+    with pytest.raises(DataError, match=re.escape(f"{path}: no such file. Check the path.") + "$"):
         read_likes(path)
 
 
 def test_folder_instead_of_file(tmp_path):
-    with pytest.raises(DataError, match="is a folder, not a file"):
+    with pytest.raises(DataError, match="is a folder, not a file.*or the folder to load_dataset"):
         read_features(tmp_path)
 
 
-def test_empty_file(write):
-    path = write(b"")
-    with pytest.raises(DataError, match=re.escape(f"{path}: the file is empty (0 bytes)")):
+@pytest.mark.parametrize("content, size", [(b"", "0 bytes"), (b" \n\n", "only white space")])
+def test_empty_file(write, content, size):
+    path = write(content)
+    with pytest.raises(DataError, match=re.escape(f"{path}: the file is empty ({size})")):
         read_likes(path)
 
 
@@ -206,25 +253,43 @@ def test_header_only(write, text):
         read_likes(path)
 
 
-def test_wrong_header_names_expected_and_found(write):
+def test_wrong_header_names_what_is_missing_and_unknown(write):
     path = write(likes_text().replace("modelname|mid|uid", "name|mid|user_id", 1))
-    message = (where(path, 1) + r" expected the header 'modelname\|mid\|uid', found "
-               r"'name\|mid\|user_id' \(missing \['modelname', 'uid'\]; "
-               r"unexpected \['name', 'user_id'\]\)")
+    message = (where(path, 1) + r" the header 'name\|mid\|user_id' does not name the columns "
+               r"of a likes table \(missing 'user' or 'uid'; unknown 'user_id'\)\. Name them in "
+               r"the first line, in any order: user, item and optionally name, timestamp")
     with pytest.raises(DataError, match=message):
         read_likes(path)
 
 
 def test_missing_column(write):
     path = write(f"modelname|mid\nm|{hex_id(1)}\n")
-    with pytest.raises(DataError, match=where(path, 1) + r".*missing \['uid'\]"):
+    with pytest.raises(DataError, match=where(path, 1) + r".*\(missing 'user' or 'uid'\)"):
+        read_likes(path)
+
+
+def test_unknown_column_is_refused_not_ignored(write):
+    path = write(plain_csv([("1", "31", "2.5")], header=("user", "item", "rating")), "likes.csv")
+    with pytest.raises(DataError, match=where(path, 1) + r".*\(unknown 'rating'\)"):
+        read_likes(path)
+
+
+def test_column_named_twice(write):
+    path = write(plain_csv([("1", "2", "3")], header=("user", "uid", "item")), "likes.csv")
+    with pytest.raises(DataError, match=where(path, 1) + r".*\('uid' named twice\)"):
         read_likes(path)
 
 
 def test_features_file_given_to_read_likes(write):
     path = write(features_text())
-    with pytest.raises(DataError, match="looks like the features file; read it with read_features"):
+    with pytest.raises(DataError, match="looks like a features table; read it with read_features"):
         read_likes(path)
+
+
+def test_likes_file_given_to_read_features(write):
+    path = write(likes_text(), FEATURES)
+    with pytest.raises(DataError, match="looks like a likes table; read it with read_likes"):
+        read_features(path)
 
 
 @pytest.mark.parametrize("sep, name", [(",", "comma"), ("\t", "tab")])
@@ -232,6 +297,12 @@ def test_wrong_separator(write, sep, name):
     path = write(likes_text().replace("|", sep))
     message = f".*has no '\\|' but has {name}s; the file looks {name}-separated.*sep='\\|'"
     with pytest.raises(DataError, match=where(path, 1) + message):
+        read_likes(path)
+
+
+def test_pipes_in_a_csv_file(write):
+    path = write(likes_text(), "likes.csv")
+    with pytest.raises(DataError, match=where(path, 1) + ".*looks pipe-separated.*end in .psv"):
         read_likes(path)
 
 
@@ -247,6 +318,12 @@ def test_empty_ids_name_the_lines(write, column, lines):
         read_likes(path)
 
 
+def test_messages_use_the_files_column_names(write):
+    path = write(plain_csv([("u1", "i1"), ("", "i2")]), "likes.csv")
+    with pytest.raises(DataError, match=where(path, 3) + " column 'user' is empty.*a user;"):
+        read_likes(path)
+
+
 def test_row_of_empty_fields_is_not_a_blank_line(write):
     path = write(likes_text(2) + "||\n")
     with pytest.raises(DataError, match=where(path, 4) + " column 'mid' is empty"):
@@ -254,22 +331,24 @@ def test_row_of_empty_fields_is_not_a_blank_line(write):
 
 
 @pytest.mark.parametrize("column, value", [
-    ("uid", hex_id(0xABCDEF).upper()),  # uppercase
-    ("uid", hex_id(7)[:31]),         # too short
-    ("uid", hex_id(7) + "0"),        # too long
-    ("uid", " " + hex_id(7)[1:]),    # white space
-    ("uid", "b7LzIm8JrnPw4GBDOMBNGYc39qM"),  # a model id where a user id belongs
-    ("mid", "Model 3"),              # the name in the id column
-    ("mid", "short1"),
-    ("mid", "é" * 32),
+    ("uid", " " + hex_id(7)[1:]),
+    ("uid", hex_id(7) + " "),
+    ("mid", "item_42\t"),
+    ("mid", "  "),
 ])
-def test_invalid_ids_name_the_line(write, column, value):
+def test_white_space_around_an_id_names_the_line(write, column, value):
     rows = [[f"Model {i}", hex_id(i), hex_id(100 + i)] for i in range(5)]
     rows[2][1 if column == "mid" else 2] = value
     path = write(psv(rows))
-    kind = "user" if column == "uid" else "model"
     with pytest.raises(DataError, match=where(path, 4) + f" column '{column}' holds "
-                       f"{re.escape(repr(value))}, which is not a valid {kind} id"):
+                       f"{re.escape(repr(value))}, which has white space around it; 1 row"):
+        read_likes(path)
+
+
+def test_space_after_the_comma_of_a_csv(write):
+    path = write("user,item\nuser_1, item_42\n", "likes.csv")
+    with pytest.raises(DataError, match=where(path, 2) + " column 'item' holds ' item_42', "
+                       "which has white space around it.*a space after the separator"):
         read_likes(path)
 
 
@@ -324,6 +403,14 @@ def test_too_few_fields_names_the_line(write):
         read_features(path)
 
 
+def test_too_few_fields_in_a_csv(write):
+    path = write("user,item,name\nu1,i1,a\nu2,i2\n", "likes.csv")
+    message = (r" expected 3 fields \(user,item,name\), found 2\. If a field contains ',', wrap "
+               "it in double quotes")
+    with pytest.raises(DataError, match=where(path, 3) + message):
+        read_likes(path)
+
+
 def test_wrong_field_count_after_a_multi_line_record(write):
     text = psv([("two\nlines", hex_id(1), hex_id(2)), ("b", hex_id(3), hex_id(4))])
     path = write(text + f"c|{hex_id(5)}|{hex_id(6)}|x\n")
@@ -339,40 +426,189 @@ def test_unclosed_quote_names_the_line(write):
         read_likes(path)
 
 
-def test_unknown_feature_type_names_the_line(write):
-    path = write(features_text() + f"{hex_id(4)}|tags|x\n{hex_id(4)}|Category|y\n", FEATURES)
-    message = (" column 'type' holds 'tags', which is not one of 'category', 'tag'; "
-               "2 row\\(s\\) in all, on line\\(s\\) 5, 6\\.")
+def test_unclosed_double_quote_in_a_csv(write):
+    path = write('user,item,name\nu1,i1,a\nu2,i2,"broken\nu3,i3,c\n', "likes.csv")
+    with pytest.raises(DataError, match=where(path, 3) + " a field opened with a double quote"):
+        read_likes(path)
+
+
+def test_empty_feature_type_names_the_line(write):
+    path = write(features_text() + f"{hex_id(4)}||x\n{hex_id(4)}||y\n", FEATURES)
+    message = (" column 'type' is empty; 2 row\\(s\\) in all, on line\\(s\\) 5, 6\\. "
+               "Every row needs a type")
     with pytest.raises(DataError, match=where(path, 5) + message):
         read_features(path)
 
 
-def test_invalid_feature_mid(write):
-    path = write(features_text() + "not an id|tag|x\n", FEATURES)
-    with pytest.raises(DataError, match=where(path, 5) + " column 'mid' holds 'not an id'"):
+def test_empty_feature_mid(write):
+    path = write(features_text() + "|tag|x\n", FEATURES)
+    with pytest.raises(DataError, match=where(path, 5) + " column 'mid' is empty"):
         read_features(path)
+
+
+# ------------------------------------------------------------------ ground truth
+
+
+def test_read_ground_truth_of_the_sample():
+    model_topics, user_topics = read_ground_truth(config.SAMPLE_DIR)
+    assert model_topics.columns.tolist() == ["mid", "topic"]
+    assert user_topics.columns.tolist() == ["uid", "topic", "weight"]
+    assert user_topics["weight"].dtype == float
+    assert "tiltbrush" in set(model_topics["topic"])
+
+
+def test_read_ground_truth_rejects_bad_files(tmp_path):
+    path = tmp_path / "truth.psv"
+    path.write_text("kind|id|topic\nmodel|a|b\n")
+    with pytest.raises(DataError, match=where(path, 1) + r".*\(missing 'weight'\)"):
+        read_ground_truth(path)
+    path.write_text("kind|id|topic|weight\nmodel|a|b|1.0\nitem|c|d|1.0\n")
+    with pytest.raises(DataError, match=where(path, 3) + " column 'kind' holds 'item', which is "
+                       "not 'model' or 'user'"):
+        read_ground_truth(path)
+    path.write_text("kind|id|topic|weight\nuser|a|b|heavy\n")
+    with pytest.raises(DataError, match=where(path, 2) + " column 'weight' holds 'heavy', which "
+                       "is not a number"):
+        read_ground_truth(path)
 
 
 # ------------------------------------------------------------------ datasets
 
 
 def test_load_dataset_sample_is_synthetic_with_truth():
-    from recasketch.data import load_dataset
-
     ds = load_dataset("sample")
-    assert ds.synthetic and "SYNTHETIC" in ds.description
+    assert ds.name == "sample" and ds.synthetic and "SYNTHETIC" in ds.description
     assert list(ds.likes.columns) == ["modelname", "mid", "uid"]
     assert list(ds.features.columns) == ["mid", "type", "value"]
     assert set(ds.model_topics["mid"]) >= set(ds.likes["mid"])
     assert "tiltbrush" in set(ds.model_topics["topic"])
+    names = set(ds.likes["modelname"])
+    assert {"NA", "Floor Plan A\\B"} <= names and any("|" in n for n in names)
 
 
 def test_load_dataset_missing_files_say_which_make_target(tmp_path):
-    from recasketch.data import load_dataset
-
     with pytest.raises(DataError, match=r"run `make data` \(needs internet\)"):
         load_dataset("sketchfab", data_dir=tmp_path)
     with pytest.raises(DataError, match="make synthetic-full"):
         load_dataset("synthetic-full", data_dir=tmp_path)
-    with pytest.raises(ValueError, match="Unknown dataset"):
+    with pytest.raises(ValueError, match="Unknown dataset 'nope'.*or give the path of a folder"):
         load_dataset("nope")
+    with pytest.raises(ValueError, match="data_dir= is for the named datasets"):
+        load_dataset(tmp_path, data_dir=tmp_path)
+
+
+def test_load_own_csv_folder():
+    ds = load_dataset(OWN)
+    assert ds.name == "own_likes" and not ds.synthetic
+    assert ds.model_topics is None and ds.user_topics is None
+    assert ds.description == ("own_likes: 186 like rows, 32 feature rows, from "
+                              "tests/data/own_likes/")
+    assert ds.likes.columns.tolist() == ["modelname", "mid", "uid", "timestamp"]
+    assert ds.likes.attrs["n_duplicates"] == 2
+    assert set(ds.features["type"]) == {"genre", "decade"}
+    assert {"NA", "Sword, Low Poly", 'The "Old" Tower'} <= set(ds.likes["modelname"])
+
+
+def test_load_own_psv_folder_without_features():
+    ds = load_dataset(str(OWN_PSV))
+    assert ds.name == "own_likes_psv" and not ds.synthetic and ds.features is None
+    assert "no features table" in ds.description
+    assert set(ds.likes["uid"]) == {str(u) for u in range(1, 9)}
+    assert {"Sword | Low Poly", "Floor Plan A\\B", "NA"} <= set(ds.likes["modelname"])
+
+
+def test_relative_path_works_from_another_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # as a notebook runs in notebooks/
+    assert load_dataset("tests/data/own_likes").name == "own_likes"
+
+
+def test_folder_with_ground_truth_is_synthetic(tmp_path):
+    folder = tmp_path / "my copy"
+    shutil.copytree(config.SAMPLE_DIR, folder)
+    ds = load_dataset(folder)
+    assert ds.name == "my copy" and ds.synthetic and ds.model_topics is not None
+    assert ds.description.startswith("my copy: SYNTHETIC data")
+
+
+def test_folder_without_or_with_two_likes_tables(tmp_path):
+    with pytest.raises(DataError, match=re.escape(f"{tmp_path}: no likes table. Put one there "
+                                                  "named likes.csv, likes.tsv, likes.psv or")):
+        load_dataset(tmp_path)
+    shutil.copy(OWN / "likes.csv", tmp_path / "likes.csv")
+    shutil.copy(OWN_PSV / "likes.psv", tmp_path / "likes.psv")
+    with pytest.raises(DataError, match="holds likes.csv and likes.psv; keep one likes table"):
+        load_dataset(tmp_path)
+
+
+@pytest.mark.parametrize("folder, user_min, split_count", [(OWN, 5, 5), (OWN_PSV, 2, 1)])
+def test_own_data_runs_end_to_end(folder, user_min, split_count):
+    ds = load_dataset(folder)
+    likes = ds.likes.drop_duplicates()
+    core = threshold_interactions(likes, user_min=user_min, item_min=user_min, verbose=False)
+    inter = build_interactions(core)
+    train, test, users = train_test_split(inter.matrix, split_count=split_count, fraction=0.2,
+                                          random_state=0)
+    assert test.nnz == split_count * len(users) > 0
+    model = AlternatingLeastSquares(factors=4, iterations=5, random_state=0, num_threads=1)
+    model.fit(train, show_progress=False)
+    p = metrics.precision_at_k(model, test, k=2, users=users, exclude=train)
+    assert 0.0 <= p <= 1.0
+    if ds.features is not None:
+        features = build_item_features(ds.features, inter.item_ids)
+        assert features.shape[0] == len(inter.item_ids)
+        assert "genre_fantasy" in set(features.feature_names)
+
+
+# ------------------------------------------------------------------ the crawl's id formats
+
+
+def crawl_folder(tmp_path, likes_rows, feature_rows=None):
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    (folder / LIKES).write_text(psv(likes_rows))
+    feature_rows = feature_rows or [(likes_rows[0][1], "tag", "x")]
+    (folder / FEATURES).write_text(psv(feature_rows, header=("mid", "type", "value")))
+    return folder
+
+
+def test_crawl_ids_are_accepted_older_model_ids_included(tmp_path):
+    mids = ["b7LzIm8JrnPw4GBDOMBNGYc39qM", "dGUrytaktlDeNudCEGKk31oTJY", hex_id(5)]
+    folder = crawl_folder(tmp_path, [("m", mid, hex_id(9)) for mid in mids])
+    ds = load_dataset("sketchfab", data_dir=folder)
+    assert ds.likes["mid"].tolist() == mids
+    assert ds.name == "sketchfab" and not ds.synthetic
+    assert "the real Sketchfab crawl" in ds.description
+
+
+@pytest.mark.parametrize("column, value", [
+    ("uid", hex_id(0xABCDEF).upper()),  # uppercase
+    ("uid", hex_id(7)[:31]),         # too short
+    ("uid", hex_id(7) + "0"),        # too long
+    ("uid", "b7LzIm8JrnPw4GBDOMBNGYc39qM"),  # a model id where a user id belongs
+    ("uid", "user_17"),
+    ("mid", "Model 3"),              # the name in the id column
+    ("mid", "short1"),
+    ("mid", "é" * 32),
+])
+def test_crawl_with_invalid_ids_names_the_line(tmp_path, column, value):
+    rows = [[f"Model {i}", hex_id(i), hex_id(100 + i)] for i in range(5)]
+    rows[2][1 if column == "mid" else 2] = value
+    folder = crawl_folder(tmp_path, rows)
+    kind = "user" if column == "uid" else "model"
+    with pytest.raises(DataError, match=where(folder / LIKES, 4) + f" column '{column}' holds "
+                       f"{re.escape(repr(value))}, which is not a valid {kind} id of the "
+                       r"Sketchfab crawl.*load_dataset\('path/to/folder'\)"):
+        load_dataset("sketchfab", data_dir=folder)
+
+
+def test_crawl_features_with_invalid_model_id(tmp_path):
+    rows = [("m", hex_id(1), hex_id(2))]
+    folder = crawl_folder(tmp_path, rows, [(hex_id(1), "tag", "a"), ("item_42", "tag", "b")])
+    with pytest.raises(DataError, match=where(folder / FEATURES, 3) + " column 'mid' holds "
+                       "'item_42', which is not a valid model id"):
+        load_dataset("sketchfab", data_dir=folder)
+
+
+def test_crawl_ids_are_not_checked_for_other_folders(tmp_path):
+    folder = crawl_folder(tmp_path, [("m", "item_42", "user_17")])
+    assert load_dataset(folder).likes["uid"].tolist() == ["user_17"]
