@@ -9,8 +9,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-## Data for `make results`: sample | sketchfab | synthetic-full
+## Data for `make results`: sample | sketchfab | synthetic-full | a folder of your own
 DATA ?= synthetic-full
+## Budget for `make results`: full (the posts' grids and call counts) | ci (a quick run)
+BUDGET ?= full
 ## Calls for `make bench-search`
 CALLS ?= 30
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
@@ -61,11 +63,11 @@ sample: $(STAMP) ## Regenerate the committed synthetic sample in data/sample/
 synthetic-full: $(STAMP) ## Write the full-size synthetic dataset to data/synthetic-full/ (not committed)
 	$(PY) -m recasketch.synthetic --preset full --stats --out data/synthetic-full
 
-results: $(STAMP) ## Execute the notebooks at full budget on DATA=..., into data/results/<DATA>/
+results: $(STAMP) ## Execute the notebooks at BUDGET on DATA=..., into data/results/<name or folder name>/
 	@if [ "$(DATA)" = "synthetic-full" ] && [ ! -f data/synthetic-full/model_likes_anon.psv ]; then \
 		$(MAKE) synthetic-full; fi
-	RECASKETCH_DATA=$(DATA) RECASKETCH_BUDGET=full $(PY) -m recasketch.execute \
-		--out data/results/$(DATA) $(NOTEBOOKS)
+	RECASKETCH_DATA=$(DATA) RECASKETCH_BUDGET=$(BUDGET) $(PY) -m recasketch.execute \
+		--out data/results/$(notdir $(patsubst %/,%,$(DATA))) $(NOTEBOOKS)
 
 bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods (full preset)
 	$(PY) -m recasketch.bench
