@@ -23,6 +23,17 @@ Two protocols for the top-k metrics:
     The standard protocol: remove each user's train items before ranking, as
     ``lightfm.evaluation.precision_at_k(..., train_interactions=train)`` and implicit's
     ``evaluation.precision_at_k`` do.
+
+Ties. Scores are float32 dot products, and equal scores are ties. The top-k metrics
+rank tied items by item index (the lower index first), so a user's list is the first k
+of a stable sort by decreasing score: the same whatever other users are evaluated or
+however they are split into blocks. :func:`auc` counts a tied (positive, negative) pair
+as one half. LightFM's and implicit's evaluations treat ties differently; see each
+metric's Notes. They matter where many items share one representation, e.g. a LightFM
+model whose items are described by a few tags only.
+
+A model whose factors hold NaN or inf (a diverged fit) is refused with
+:class:`NonFiniteModelError` rather than scored.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ import scipy.sparse as sp
 
 __all__ = [
     "FILTERED_TEST",
+    "NonFiniteModelError",
     "as_factors",
     "auc",
     "checkpoint_scores",
@@ -70,6 +82,15 @@ _PRUNE_PAYS = 0.7
 # ----------------------------------------------------------------------------- model adapter
 
 
+class NonFiniteModelError(ValueError):
+    """Raised when a model's factors, embeddings or biases hold NaN or inf values.
+
+    Such a model comes from a diverged fit (too high a learning rate, too little
+    regularisation); its scores mean nothing, so no metric is computed from it. The
+    message names the arrays at fault and how many NaN and inf values each holds.
+    """
+
+
 def as_factors(model, item_features=None, user_features=None):
     """User and item vectors whose dot products are ``model``'s scores.
 
@@ -100,6 +121,10 @@ def as_factors(model, item_features=None, user_features=None):
     ------
     TypeError
         If ``model`` is none of the accepted kinds.
+    NonFiniteModelError
+        If the vectors hold NaN or inf: the model diverged (its factors, embeddings or
+        biases are not finite), LightFM's features times its embeddings overflow, or
+        factors exceed float32's range.
     ValueError
         If the model is not fitted, if the two factor arrays do not fit together, or
         if features are passed for a model that takes none.
@@ -112,9 +137,17 @@ def as_factors(model, item_features=None, user_features=None):
         item_biases, item_embeddings = model.get_item_representations(item_features)
         user_biases = np.asarray(user_biases, dtype=np.float32).reshape(-1, 1)
         item_biases = np.asarray(item_biases, dtype=np.float32).reshape(-1, 1)
-        users = np.hstack([user_embeddings, user_biases, np.ones_like(user_biases)])
-        items = np.hstack([item_embeddings, np.ones_like(item_biases), item_biases])
-        return _contiguous(users), _contiguous(items)
+        users = _contiguous(np.hstack([user_embeddings, user_biases, np.ones_like(user_biases)]))
+        items = _contiguous(np.hstack([item_embeddings, np.ones_like(item_biases), item_biases]))
+        derived = ("parameters are finite, but its {side} representations ({side}_features "
+                   "times its {side} embeddings and biases) hold {nan} NaN and {inf} inf values: "
+                   "check {side}_features for NaN, inf or very large weights; scores of such a "
+                   "model mean nothing.")
+        sources = {side: [(f"{side} embeddings", getattr(model, f"{side}_embeddings")),
+                          (f"{side} biases", getattr(model, f"{side}_biases"))]
+                   for side in ("user", "item")}
+        _check_finite("The LightFM model", {"user": users, "item": items}, sources, derived)
+        return users, items
 
     if item_features is not None or user_features is not None:
         raise ValueError(
@@ -127,12 +160,14 @@ def as_factors(model, item_features=None, user_features=None):
                 f"A factor tuple must be (user_factors, item_factors), got {len(model)} items."
             )
         users, items = (np.asarray(a) for a in model)
+        owner = "The factor tuple"
     elif hasattr(model, "user_factors") and hasattr(model, "item_factors"):
         if hasattr(model, "to_cpu"):
             model = model.to_cpu()
         if model.user_factors is None or model.item_factors is None:
             raise ValueError(f"The {type(model).__name__} model is not fitted yet; call fit first.")
         users, items = np.asarray(model.user_factors), np.asarray(model.item_factors)
+        owner = f"The {type(model).__name__} model"
     else:
         raise TypeError(
             "model must be a fitted implicit model (with user_factors and item_factors), "
@@ -144,7 +179,51 @@ def as_factors(model, item_features=None, user_features=None):
             "user and item factors must be 2-D arrays with the same number of columns; got shapes "
             f"{users.shape} and {items.shape}."
         )
-    return _contiguous(users), _contiguous(items)
+    user_vectors, item_vectors = _contiguous(users), _contiguous(items)
+    _check_finite(owner, {"user": user_vectors, "item": item_vectors},
+                  {"user": [("user factors", users)], "item": [("item factors", items)]},
+                  "{side} factors are finite, but {inf} of them lie beyond float32's range (about "
+                  "3.4e38) and become inf: rescale them; scores of such a model mean nothing.")
+    return user_vectors, item_vectors
+
+
+def _check_finite(owner, vectors, sources, derived):
+    """Refuse vectors that hold NaN or inf, naming the model's arrays at fault.
+
+    ``vectors`` maps "user" and "item" to the float32 vectors, ``sources`` maps each to
+    the (name, array) pairs they were built from, and ``derived`` (a format string with
+    ``side``, ``nan`` and ``inf``) says what is wrong when the sources are finite but the
+    vectors are not. The check is one float64 sum per array: finite float32 values
+    cannot overflow it, and a NaN or inf makes it non-finite.
+    """
+    bad = [side for side, array in vectors.items()
+           if not np.isfinite(array.sum(dtype=np.float64))]
+    if not bad:
+        return
+    faults, notes = [], []
+    for side in bad:
+        counted = [(name, *_count_non_finite(array)) for name, array in sources[side]]
+        counted = [(name, n_nan, n_inf) for name, n_nan, n_inf in counted if n_nan or n_inf]
+        if counted:
+            faults += [f"{name} hold {n_nan} NaN and {n_inf} inf values"
+                       for name, n_nan, n_inf in counted]
+        else:
+            n_nan, n_inf = _count_non_finite(vectors[side])
+            notes.append(derived.format(side=side, nan=n_nan, inf=n_inf))
+    if faults:
+        raise NonFiniteModelError(
+            f"{owner}'s {', '.join(faults)} (a diverged fit?): retrain it with a lower learning "
+            "rate or stronger regularisation; scores of such a model mean nothing."
+        )
+    raise NonFiniteModelError(f"{owner}'s {' '.join(notes)}")
+
+
+def _count_non_finite(array) -> tuple[int, int]:
+    """Numbers of NaN and of infinite values in ``array``."""
+    array = np.asarray(array)
+    if not np.issubdtype(array.dtype, np.inexact):
+        return 0, 0
+    return int(np.isnan(array).sum()), int(np.isinf(array).sum())
 
 
 def _lightfm_class():
@@ -156,7 +235,8 @@ def _lightfm_class():
 
 
 def _contiguous(array) -> np.ndarray:
-    return np.ascontiguousarray(array, dtype=np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32's range are refused later, by name
+        return np.ascontiguousarray(array, dtype=np.float32)
 
 
 # ----------------------------------------------------------------------------- top-k metrics
@@ -215,6 +295,8 @@ def precision_at_k(
     ------
     TypeError
         If ``interactions`` or ``exclude`` is not sparse, or ``model`` is not a model.
+    NonFiniteModelError
+        If the model's vectors hold NaN or inf (a diverged fit); see :func:`as_factors`.
     ValueError
         If ``k`` is out of range, shapes disagree, ``users`` are out of range, or
         ``exclude`` overlaps ``interactions``.
@@ -225,11 +307,22 @@ def precision_at_k(
 
     Notes
     -----
-    With ``exclude=train`` this equals ``lightfm.evaluation.precision_at_k(model, test,
-    train_interactions=train, k=k).mean()``. implicit's ``evaluation.precision_at_k``
-    divides the summed hits by the summed ``min(k, n_test_items)``; the two agree when
-    every evaluated user has at least k test items. Ties between scores are broken
-    arbitrarily.
+    Ties: each user's list is the first k items of a stable sort by decreasing score,
+    so where several items share the k-th score, the ones with the lowest item indices
+    enter the list (and within the list, tied items are ordered by index). Excluded
+    items are removed before that sort.
+
+    Without ties at the k-th place this equals ``lightfm.evaluation.precision_at_k(model,
+    test, train_interactions=exclude, k=k).mean()`` (with ``exclude=None`` or
+    ``exclude=train``). LightFM breaks no tie: it counts a positive as a hit when fewer
+    than k other candidate items score at least as high, so a group of tied items
+    straddling the k-th place gives it no hit at all, and its precision is at most
+    ours. implicit's ``evaluation.precision_at_k`` divides the summed hits by the
+    summed ``min(k, n_test_items)``; the two agree when every evaluated user has at
+    least k test items and the k-th place is not tied. implicit's top-k (a heap over
+    the items in index order) keeps, of the items tied at the k-th place, a subset that
+    depends on where the higher-scoring items lie: of items scoring 1, 1, 2 its top 2
+    is items 2 and 1, where ours is items 2 and 0.
 
     Examples
     --------
@@ -260,6 +353,15 @@ def precision_at_k(
 
     >>> precision_at_k(factors, train, k=1)
     1.0
+
+    Ties go to the lower item index. Here items 0, 1 and 2 all score 1, and the test
+    like (item 2) is the third of them, outside the top 2:
+
+    >>> tied = (np.array([[1.0]]), np.array([[1.0], [1.0], [1.0], [0.0]]))
+    >>> precision_at_k(tied, sp.csr_matrix([[0, 0, 1, 0]]), k=2)
+    0.0
+    >>> precision_at_k(tied, sp.csr_matrix([[0, 0, 1, 0]]), k=3)
+    0.3333333333333333
     """
     hits, _ = _top_k_hits(model, interactions, k, users, exclude, item_features, user_features,
                           num_threads, chunk_size)
@@ -295,6 +397,18 @@ def recall_at_k(
     Returns
     -------
     float or np.ndarray of shape (n_eval_users,)
+
+    Raises
+    ------
+    TypeError, NonFiniteModelError, ValueError
+        As in :func:`precision_at_k`.
+
+    Notes
+    -----
+    Ties are broken as in :func:`precision_at_k`: of the items tied at the k-th
+    place, the lowest indices enter the list. ``lightfm.evaluation.recall_at_k``
+    breaks none: a positive counts only when fewer than k other candidate items score
+    at least as high, so the two agree when the k-th place is not tied.
 
     Examples
     --------
@@ -340,6 +454,20 @@ def ndcg_at_k(
     -------
     float or np.ndarray of shape (n_eval_users,)
 
+    Raises
+    ------
+    TypeError, NonFiniteModelError, ValueError
+        As in :func:`precision_at_k`.
+
+    Notes
+    -----
+    Ties are broken as in :func:`precision_at_k`, and they move items within the
+    list too: tied items take their places in order of item index, so a relevant item
+    tied with an irrelevant one of lower index is discounted as the later of the two.
+    implicit's ``evaluation.ndcg_at_k`` orders tied items within its list by
+    decreasing index, and picks which tied items enter it as its precision does, so the
+    two agree when no two of a user's top k + 1 scores are equal.
+
     Examples
     --------
     One relevant item, ranked second of three: 1 / log2(3).
@@ -376,8 +504,9 @@ def auc(
     """Probability that a random positive outranks a random negative, averaged over users.
 
     For each user the positives are their items in ``interactions`` and the negatives
-    every other item not in ``exclude``; ties count one half (the Mann-Whitney U
-    statistic). The mean is over users with at least one positive and one negative.
+    every other item not in ``exclude``; a positive and a negative with equal scores
+    count one half (the Mann-Whitney U statistic, as ``sklearn.metrics.roc_auc_score``
+    counts them). The mean is over users with at least one positive and one negative.
 
     Parameters
     ----------
@@ -397,14 +526,23 @@ def auc(
 
     Raises
     ------
+    TypeError, NonFiniteModelError
+        As in :func:`precision_at_k`.
     ValueError
         As in :func:`precision_at_k`, and when no evaluated user has both a positive
         and a negative.
 
     Notes
     -----
-    Equals ``lightfm.evaluation.auc_score(model, test, train_interactions=train).mean()``
-    except for ties, which LightFM counts in the positive's favour.
+    Without ties this equals ``lightfm.evaluation.auc_score(model, test,
+    train_interactions=exclude).mean()`` (up to LightFM's float32 sums). LightFM counts
+    ties against the positive: it ranks each positive below every other item with an
+    equal score, so a tied (positive, negative) pair counts 0, not one half, and each
+    pair of positives with equal scores costs one more pair (its correction for the
+    other positives assumes they are all distinct). Per user, LightFM's AUC is thus
+    (pairs won outright - pairs of tied positives) / (n_positives * n_negatives), at
+    most ours. implicit's ``evaluation.AUC_at_k`` is another metric: an AUC computed
+    from the top K list only.
 
     Examples
     --------
@@ -415,6 +553,12 @@ def auc(
     >>> factors = (np.array([[1.0, 0.0]]), np.array([[3.0, 0.0], [2.0, 0.0], [1.0, 0.0]]))
     >>> auc(factors, sp.csr_matrix([[0, 1, 0]]))
     0.5
+
+    A tie with the other negative counts one half (LightFM would count it 0):
+
+    >>> tied = (np.array([[1.0, 0.0]]), np.array([[2.0, 0.0], [2.0, 0.0], [1.0, 0.0]]))
+    >>> auc(tied, sp.csr_matrix([[0, 1, 0]]))
+    0.75
     """
     task = _prepare(model, interactions, users, exclude, item_features, user_features,
                     all_rows=False)
@@ -507,6 +651,11 @@ def mse(model, interactions, users=None, item_features=None, user_features=None)
     -------
     float
 
+    Raises
+    ------
+    NonFiniteModelError
+        If the model's vectors hold NaN or inf (a diverged fit); see :func:`as_factors`.
+
     Examples
     --------
     >>> import numpy as np
@@ -582,6 +731,11 @@ def checkpoint_scores(
         ``{("p@k", "train"): float, ("p@k", "test"): float, ("mse", "train"): float,
         ("mse", "test"): float}``, plus ``("p@k", FILTERED_TEST)`` for
         ``exclude_train="both"``, without the MSE keys for ``mse_scores=False``.
+
+    Raises
+    ------
+    NonFiniteModelError
+        If the model's vectors hold NaN or inf (a diverged fit); see :func:`as_factors`.
     """
     if exclude_train not in (False, True, "both"):
         raise ValueError(f"exclude_train must be False, True or 'both', got {exclude_train!r}.")
@@ -808,9 +962,16 @@ def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
       popular items long vectors, so these are few; a probe of a few users falls
       back to ranking every item when they are not.
     * Excluded items are dropped from an over-fetched list: a user's top
-      (k + min(n_excluded, _OVERFETCH)) is taken unfiltered and the excluded items
-      removed. If that leaves fewer than k while more items are excluded, the user
+      (k + 1 + min(n_excluded, _OVERFETCH)) is taken unfiltered and the excluded items
+      removed. If that leaves fewer than k + 1 while more items are excluded, the user
       is ranked again with implicit's row-by-row filter over every item.
+
+    Ties go to the lower item index, whatever the item order, the blocks or the
+    over-fetch. implicit's selection keeps an order-dependent subset of tied items,
+    so each list is taken one place longer: a user whose (k + 1)-th score equals the
+    k-th has a tie at the cut, and is ranked again over every item with the rule
+    applied exactly. Lists holding equal scores are then sorted by (decreasing score,
+    item index).
     """
     from implicit.cpu.topk import topk
 
@@ -824,7 +985,9 @@ def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
         items = np.ascontiguousarray(items[:, varies])
         queries = np.ascontiguousarray(queries[:, varies])
     chunk = _chunk_rows(chunk_size, max(1, min(_TOPK_CHUNK, _BLOCK_BYTES // (4 * n_items))))
-    top = np.full((n_eval, k), -1, dtype=np.int32)
+    depth = min(k + 1, n_items)  # one place past the cut, to see a tie there
+    top = np.full((n_eval, depth), -1, dtype=np.int32)
+    top_scores = np.full((n_eval, depth), -np.inf, dtype=np.float32)
     kth = np.full(n_eval, -np.inf)  # k-th best score in the ranked prefix; -inf if none
     unresolved = np.zeros(n_eval, dtype=bool)  # over-fetch too short: filter row by row
 
@@ -863,25 +1026,25 @@ def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
         prefix = n_items
 
     def best_in_prefix(rows, size):
-        fetch = int(min(size, k + extra[rows].max()))
+        fetch = int(min(size, depth + extra[rows].max()))
         ids, scores = topk(sorted_items[:size], queries[rows], fetch, num_threads=1)
         if order is not None:
             ids = order[ids].astype(np.int32)
         if excluded_keys is None:
-            top[rows], kth[rows] = ids, scores[:, -1]
+            top[rows], top_scores[rows], kth[rows] = ids, scores, scores[:, k - 1]
             return
         keep = ~_isin(rows[:, None].astype(np.int64) * n_items + ids, excluded_keys)
-        first = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+        first = np.argsort(~keep, axis=1, kind="stable")[:, :depth]
         chosen = np.take_along_axis(ids, first, axis=1)
+        chosen_scores = np.take_along_axis(scores, first, axis=1)
         found = np.take_along_axis(keep, first, axis=1)
-        chosen[~found] = -1
-        top[rows] = chosen
-        last = np.take_along_axis(scores, first[:, -1:], axis=1)[:, 0]
-        kth[rows] = np.where(found[:, -1], last, -np.inf)
-        unresolved[rows] = ~found[:, -1] & (n_excluded[rows] > fetch - k)
+        chosen[~found], chosen_scores[~found] = -1, -np.inf
+        top[rows], top_scores[rows] = chosen, chosen_scores
+        kth[rows] = np.where(found[:, k - 1], chosen_scores[:, k - 1], -np.inf)
+        unresolved[rows] = ~found[:, -1] & (n_excluded[rows] > fetch - depth)
 
-    def blocks(rows):
-        return [rows[s:s + chunk] for s in range(0, len(rows), chunk)]
+    def blocks(rows, size=chunk):
+        return [rows[s:s + size] for s in range(0, len(rows), size)]
 
     # users sorted by over-fetch so that a block fetches little more than it needs
     by_extra = np.argsort(extra, kind="stable")
@@ -894,13 +1057,46 @@ def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
         _run(lambda rows: best_in_prefix(rows, int(needed[rows].max())), blocks(again), num_threads)
 
     def filtered(rows):
-        ids, scores = topk(items, queries[rows], k, filter_query_items=excluded[rows],
+        ids, scores = topk(items, queries[rows], depth, filter_query_items=excluded[rows],
                            num_threads=1)
-        # implicit's filler once every item is excluded
-        ids[scores == -np.finfo(scores.dtype).max] = -1
-        top[rows] = ids
+        filler = scores == -np.finfo(scores.dtype).max  # implicit's once every item is excluded
+        ids[filler], scores[filler] = -1, -np.inf
+        top[rows], top_scores[rows] = ids, scores
 
     _run(filtered, blocks(np.flatnonzero(unresolved)), num_threads)
+
+    def tied_at_the_cut(rows):
+        """The exact rule over every item: all items above the k-th score, then the
+        lowest-indexed of those equal to it."""
+        scores = queries[rows] @ items.T
+        if excluded is not None:
+            banned = excluded[rows]
+            banned_rows = np.repeat(np.arange(len(rows)), np.diff(banned.indptr))
+            scores[banned_rows, banned.indices] = -np.inf
+        cut = np.partition(scores, n_items - k, axis=1)[:, n_items - k, None]
+        above = scores > cut
+        at = scores == cut
+        room = k - above.sum(axis=1, keepdims=True)
+        chosen = above | (at & (np.cumsum(at, axis=1, dtype=np.int32) <= room))
+        ids = np.nonzero(chosen)[1].reshape(len(rows), k).astype(np.int32)
+        top[rows, :k], top_scores[rows, :k] = ids, np.take_along_axis(scores, ids, axis=1)
+
+    tied = np.zeros(0, dtype=np.int64)
+    if depth > k:
+        tied = np.flatnonzero((top[:, k] >= 0) & (top_scores[:, k] == top_scores[:, k - 1]))
+        # a block holds float32 scores and a few boolean and int32 temporaries
+        exact = _chunk_rows(chunk_size, max(1, min(_TOPK_CHUNK, _BLOCK_BYTES // (16 * n_items))))
+        _run(tied_at_the_cut, blocks(tied, exact), num_threads)
+
+    # implicit's lists are by decreasing score already; only lists with equal scores in
+    # them, and those ranked again (in index order), need sorting
+    top, top_scores = np.ascontiguousarray(top[:, :k]), top_scores[:, :k]
+    unsorted = (top_scores[:, 1:] == top_scores[:, :-1]).any(axis=1)
+    unsorted[tied] = True
+    rows = np.flatnonzero(unsorted)
+    if rows.size:
+        ranked = np.lexsort((top[rows], -top_scores[rows]), axis=1)
+        top[rows] = np.take_along_axis(top[rows], ranked, axis=1)
     return top
 
 

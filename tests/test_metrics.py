@@ -15,6 +15,7 @@ from sklearn.metrics import mean_squared_error
 from recasketch import _reference as ref
 from recasketch import metrics
 from recasketch.metrics import (
+    NonFiniteModelError,
     as_factors,
     auc,
     checkpoint_scores,
@@ -34,13 +35,17 @@ def dense_scores(factors):
 
 
 def brute_ranking(scores, interactions, k, users, exclude, kind):
-    """precision / recall / ndcg per user from the dense score matrix."""
+    """precision / recall / ndcg per user from the dense score matrix.
+
+    The documented tie rule: a user's list is the candidates sorted by decreasing score,
+    then increasing item index, cut at k.
+    """
     liked = interactions.toarray() != 0
     banned = np.zeros_like(liked) if exclude is None else exclude.toarray() != 0
     out = []
     for u in users:
         candidates = np.flatnonzero(~banned[u])
-        top = candidates[np.argsort(-scores[u, candidates], kind="stable")][:k]
+        top = np.array(sorted(candidates, key=lambda j: (-scores[u, j], j))[:k], dtype=int)
         hits = liked[u, top].astype(float)
         n_rel = liked[u].sum()
         if kind == "precision":
@@ -222,6 +227,245 @@ def test_top_k_row_filter_and_exhausted_candidates(monkeypatch):
     np.testing.assert_allclose(light, expected)
     np.testing.assert_allclose(mixed, expected)
     assert expected[0] == 0.25
+
+
+# ----------------------------------------------------------------------------- ties
+
+
+def lightfm_rule_ranking(scores, interactions, k, users, exclude, kind):
+    """LightFM's precision / recall: a positive is a hit when fewer than k *other*
+    candidate items (not excluded) score at least as high; no tie is broken."""
+    liked = interactions.toarray() != 0
+    banned = np.zeros_like(liked) if exclude is None else exclude.toarray() != 0
+    out = []
+    for u in users:
+        candidates = np.flatnonzero(~banned[u])
+        hits = sum(1 for i in np.flatnonzero(liked[u])
+                   if sum(1 for j in candidates if j != i and scores[u, j] >= scores[u, i]) < k)
+        out.append(hits / k if kind == "precision" else hits / liked[u].sum())
+    return np.array(out)
+
+
+def lightfm_rule_auc(scores, interactions, users, exclude):
+    """LightFM's AUC: (pairs the positive wins outright - pairs of tied positives) /
+    (n_positives * n_negatives); a tied (positive, negative) pair counts 0."""
+    liked = interactions.toarray() != 0
+    banned = np.zeros_like(liked) if exclude is None else exclude.toarray() != 0
+    out = []
+    for u in users:
+        pos, neg = scores[u, liked[u]], scores[u, ~liked[u] & ~banned[u]]
+        won = sum(1 for p in pos for n in neg if p > n)
+        tied_positives = sum(1 for a in range(len(pos)) for b in range(a + 1, len(pos))
+                             if pos[a] == pos[b])
+        out.append((won - tied_positives) / (len(pos) * len(neg)))
+    return np.array(out)
+
+
+def tied_case(seed, n_users, n_items, density=0.3):
+    """Small-integer factors: scores are exact in float32 and full of ties."""
+    rng = np.random.default_rng(seed)
+    factors = (rng.integers(-1, 3, (n_users, 2)).astype(float),
+               rng.integers(-1, 3, (n_items, 2)).astype(float))
+    cells = rng.random((n_users, n_items))
+    interactions = sp.csr_matrix((cells < density).astype(np.float32))
+    exclude = sp.csr_matrix(((cells >= density) & (cells < 2 * density)).astype(np.float32))
+    return rng, factors, interactions, exclude
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_users=st.integers(1, 9),
+    n_items=st.integers(1, 12),
+    kind=st.sampled_from(sorted(RANKING)),
+    use_exclude=st.booleans(),
+    chunk_size=st.sampled_from([None, 1, 2]),
+    shortcuts=SHORTCUTS,
+    data=st.data(),
+)
+def test_ranking_metrics_with_tied_scores_follow_the_tie_rule(seed, n_users, n_items, kind,
+                                                              use_exclude, chunk_size, shortcuts,
+                                                              data):
+    rng, factors, interactions, exclude = tied_case(seed, n_users, n_items)
+    k = data.draw(st.integers(1, n_items), label="k")
+    exclude = exclude if use_exclude else None
+    users = rng.integers(0, n_users, size=rng.integers(1, 2 * n_users + 1))
+    expected = brute_ranking(dense_scores(factors), interactions, k, users, exclude, kind)
+    with mock.patch.multiple(metrics, **shortcuts):
+        got = RANKING[kind](factors, interactions, k=k, users=users, exclude=exclude,
+                            per_user=True, num_threads=2, chunk_size=chunk_size)
+        # a user's value does not depend on who else is evaluated
+        alone = [RANKING[kind](factors, interactions, k=k, users=[u], exclude=exclude,
+                               per_user=True)[0] for u in users]
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    np.testing.assert_allclose(alone, expected, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_users=st.integers(1, 9),
+    n_items=st.integers(1, 8),
+    use_exclude=st.booleans(),
+)
+def test_auc_with_tied_scores_counts_ties_one_half(seed, n_users, n_items, use_exclude):
+    rng, factors, interactions, exclude = tied_case(seed, n_users, n_items)
+    exclude = exclude if use_exclude else None
+    users = rng.integers(0, n_users, size=n_users + 2)
+    expected = brute_auc(dense_scores(factors), interactions, users, exclude)
+    got = auc(factors, interactions, users=users, exclude=exclude, per_user=True, num_threads=2,
+              chunk_size=2)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+# One user: item 0 scores 3, items 1-4 score 2, item 5 scores 1. A second user scores
+# every item 0 (a zero vector), so all six items tie.
+TIED = (np.array([[1.0], [0.0]]), np.array([[3.0], [2.0], [2.0], [2.0], [2.0], [1.0]]))
+
+
+@pytest.mark.parametrize("exclude", [None, sp.csr_matrix([[0, 1, 0, 1, 0, 0], [1, 0, 0, 0, 0, 0]])],
+                         ids=["all items", "train removed"])
+def test_hand_made_ties_straddling_the_cut(exclude):
+    test = sp.csr_matrix([[0, 0, 1, 0, 1, 0], [0, 0, 1, 0, 0, 1]])
+    ranking = {kind: brute_ranking(dense_scores(TIED), test, 3, [0, 1], exclude, kind)
+               for kind in RANKING}
+    for kind, metric in RANKING.items():
+        np.testing.assert_allclose(metric(TIED, test, k=3, exclude=exclude, per_user=True),
+                                   ranking[kind], atol=1e-12)
+    np.testing.assert_allclose(auc(TIED, test, exclude=exclude, per_user=True),
+                               brute_auc(dense_scores(TIED), test, [0, 1], exclude), atol=1e-12)
+    # the same numbers worked out on paper
+    if exclude is None:
+        # user 0's list is items 0, 1, 2: item 2 is a hit at place 3, item 4 is left out;
+        # user 1's list is items 0, 1, 2: item 2 is a hit at place 3
+        np.testing.assert_allclose(precision_at_k(TIED, test, k=3, per_user=True), [1 / 3, 1 / 3])
+        np.testing.assert_allclose(recall_at_k(TIED, test, k=3, per_user=True), [0.5, 0.5])
+        ideal = 1 + 1 / np.log2(3)
+        np.testing.assert_allclose(ndcg_at_k(TIED, test, k=3, per_user=True),
+                                   [0.5 / ideal, 0.5 / ideal])
+        # user 0's positives each beat item 5, tie items 1 and 3, lose to item 0: 2 / 4;
+        # user 1's tie everything
+        np.testing.assert_allclose(auc(TIED, test, per_user=True), [0.5, 0.5])
+    else:
+        # user 0 without items 1, 3: items 0, 2, 4, both positives in; user 1 without
+        # item 0: items 1, 2, 3, with item 2 at place 2
+        np.testing.assert_allclose(precision_at_k(TIED, test, k=3, exclude=exclude, per_user=True),
+                                   [2 / 3, 1 / 3])
+        ideal = 1 + 1 / np.log2(3)
+        np.testing.assert_allclose(ndcg_at_k(TIED, test, k=3, exclude=exclude, per_user=True),
+                                   [(1 / np.log2(3) + 0.5) / ideal, (1 / np.log2(3)) / ideal])
+        np.testing.assert_allclose(auc(TIED, test, exclude=exclude, per_user=True), [0.5, 0.5])
+
+
+def test_tied_items_inside_the_list_are_ordered_by_index():
+    # items 0 and 1 tie on top; the relevant item 1 takes place 2
+    factors = (np.array([[1.0]]), np.array([[2.0], [2.0], [1.0]]))
+    assert ndcg_at_k(factors, sp.csr_matrix([[0, 1, 0]]), k=2) == pytest.approx(1 / np.log2(3))
+    assert ndcg_at_k(factors, sp.csr_matrix([[1, 0, 0]]), k=2) == 1.0
+    # -0.0 and 0.0 are one score: the lower index goes first
+    signed_zero = (np.array([[1.0]]), np.array([[-0.0], [0.0], [-1.0]]))
+    assert precision_at_k(signed_zero, sp.csr_matrix([[1, 0, 0]]), k=1) == 1.0
+
+
+def test_ties_at_the_cut_among_many_items_with_pruning():
+    """Thousands of items in a few tied groups of equal vectors: the norm-sorted
+    prefix, the over-fetch and the exact re-ranking of tied users all engage."""
+    rng = np.random.default_rng(3)
+    groups = rng.integers(0, 3, size=(12, 4)).astype(float) * rng.integers(1, 4, size=(12, 1))
+    items = groups[rng.integers(0, 12, size=3000)]
+    users = rng.integers(0, 3, size=(200, 4)).astype(float)
+    likes = sp.random(200, 3000, density=0.01, random_state=np.random.RandomState(3), format="csr")
+    likes.data[:] = 1
+    train, test, _ = train_test_split(likes, split_count=3, fraction=0.5, random_state=0)
+    scores = dense_scores((users, items))
+    evaluated = np.arange(200)
+    for interactions, exclude in ((train, None), (test, None), (test, train)):
+        for kind, metric in RANKING.items():
+            expected = brute_ranking(scores, interactions, 7, evaluated, exclude, kind)
+            got = metric((users, items), interactions, k=7, users=evaluated, exclude=exclude,
+                         per_user=True)
+            np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_checkpoint_scores_break_ties_as_the_metrics_do():
+    _, factors, train, test = tied_case(11, 9, 10, density=0.25)
+    train = train - train.multiply(test)  # disjoint
+    got = checkpoint_scores(factors, train, test, users=np.arange(9), k=3, exclude_train="both")
+    assert got["p@k", "train"] == precision_at_k(factors, train, k=3, users=np.arange(9))
+    assert got["p@k", "test"] == precision_at_k(factors, test, k=3, users=np.arange(9))
+    assert got["p@k", metrics.FILTERED_TEST] == precision_at_k(factors, test, k=3,
+                                                               users=np.arange(9), exclude=train)
+
+
+def exact_lightfm(user_embeddings, item_embeddings, user_biases, item_biases):
+    """A LightFM whose parameters are set by hand (small integers: exact in float32)."""
+    model = LightFM(no_components=user_embeddings.shape[1], random_state=0)
+    model.fit(sp.coo_matrix(np.eye(len(user_embeddings), len(item_embeddings))), epochs=1)
+    model.user_embeddings = np.asarray(user_embeddings, dtype=np.float32)
+    model.item_embeddings = np.asarray(item_embeddings, dtype=np.float32)
+    model.user_biases = np.asarray(user_biases, dtype=np.float32)
+    model.item_biases = np.asarray(item_biases, dtype=np.float32)
+    return model
+
+
+@pytest.mark.parametrize("use_exclude", [False, True])
+def test_lightfm_breaks_no_tie_and_counts_ties_against_the_positive(use_exclude):
+    """The tie rules the docstrings give for LightFM, checked on LightFM itself: with
+    tied scores its numbers follow its rule and differ from ours."""
+    _, (users, items), test, exclude = tied_case(2, 12, 10, density=0.3)
+    rng = np.random.default_rng(2)
+    model = exact_lightfm(users, items, rng.integers(-1, 2, 12), rng.integers(-1, 2, 10))
+    exclude = exclude if use_exclude else None
+    scores = model.predict(*(a.ravel().astype(np.int32) for a in
+                             np.meshgrid(np.arange(12), np.arange(10), indexing="ij"))).reshape(12, 10)
+    np.testing.assert_array_equal(dense_scores(as_factors(model)), scores)  # exact
+    evaluated = np.flatnonzero(test.getnnz(axis=1))
+    differs = False
+    for kind, theirs_metric in (("precision", lightfm_evaluation.precision_at_k),
+                                ("recall", lightfm_evaluation.recall_at_k)):
+        theirs = theirs_metric(model, test, train_interactions=exclude, k=3)
+        np.testing.assert_allclose(
+            theirs, lightfm_rule_ranking(scores, test, 3, evaluated, exclude, kind), atol=1e-6)
+        ours = RANKING[kind](model, test, k=3, exclude=exclude, per_user=True)
+        np.testing.assert_allclose(
+            ours, brute_ranking(scores, test, 3, evaluated, exclude, kind), atol=1e-12)
+        assert (ours >= theirs - 1e-6).all()  # LightFM's rule never gives more hits
+        differs |= not np.allclose(ours, theirs)
+    negatives = 10 - test.getnnz(axis=1) - (0 if exclude is None else exclude.getnnz(axis=1))
+    defined = evaluated[negatives[evaluated] > 0]
+    theirs = lightfm_evaluation.auc_score(model, test, train_interactions=exclude,
+                                          preserve_rows=True)[defined]
+    np.testing.assert_allclose(theirs, lightfm_rule_auc(scores, test, defined, exclude), atol=1e-6)
+    ours = auc(model, test, users=defined, exclude=exclude, per_user=True)
+    np.testing.assert_allclose(ours, brute_auc(scores, test, defined, exclude), atol=1e-12)
+    assert (ours >= theirs - 1e-6).all() and not np.allclose(ours, theirs)
+    assert differs
+
+
+def test_implicits_top_k_keeps_an_order_dependent_subset_of_ties():
+    """The example the docstring gives: of items scoring 1, 1, 2, implicit's top 2 is
+    items 2 and 1; ours is items 2 and 0."""
+    from implicit.cpu.topk import topk
+
+    items, user = np.array([[1.0], [1.0], [2.0]], dtype=np.float32), np.array([[1.0]], np.float32)
+    ids, _ = topk(items, user, 2, num_threads=1)
+    assert ids.tolist() == [[2, 1]]
+    assert precision_at_k((user, items), sp.csr_matrix([[1, 0, 0]]), k=2) == 0.5
+    assert precision_at_k((user, items), sp.csr_matrix([[0, 1, 0]]), k=2) == 0.0
+
+
+def test_implicit_orders_tied_items_by_decreasing_index(als_model):
+    """implicit's evaluation.ndcg_at_k puts item 1 before item 0 when they tie; we put
+    item 0 first, so a hit on item 0 counts as first place here and second there."""
+    import copy
+
+    model = copy.deepcopy(als_model)
+    model.user_factors = np.ones((2, 1), dtype=np.float32)
+    model.item_factors = np.array([[2.0], [2.0], [1.0], [0.0]], dtype=np.float32)
+    train, test = sp.csr_matrix((2, 4)), sp.csr_matrix([[1, 0, 0, 0], [1, 0, 0, 0]])
+    assert implicit_ndcg_at_k(model, train, test, K=2, show_progress=False) == \
+        pytest.approx(1 / np.log2(3))
+    assert ndcg_at_k(model, test, k=2, exclude=train) == 1.0
 
 
 # ------------------------------------------------------------------------ the hand-made example
@@ -461,3 +705,90 @@ def test_guards(split, als_model):
         auc(factors, test, chunk_size=0)
     with pytest.raises(ValueError, match="AUC is undefined"):
         auc(factors, sp.csr_matrix(np.ones((60, 40))))
+
+
+# ----------------------------------------------------------------------------- non-finite models
+
+
+def every_metric(model, interactions, **kwargs):
+    """Call each metric on ``model``; each must raise."""
+    calls = [
+        lambda: precision_at_k(model, interactions, k=2, **kwargs),
+        lambda: recall_at_k(model, interactions, k=2, **kwargs),
+        lambda: ndcg_at_k(model, interactions, k=2, **kwargs),
+        lambda: auc(model, interactions, **kwargs),
+        lambda: mse(model, interactions, **kwargs),
+        lambda: checkpoint_scores(model, interactions, interactions, k=2, **kwargs),
+        lambda: as_factors(model, **kwargs),
+    ]
+    return calls
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_metrics_refuse_factors_with_nan_or_inf(bad):
+    likes = sp.csr_matrix(np.eye(3, 4))
+    items = np.ones((4, 2))
+    items[[1, 3], 0] = bad
+    n_nan, n_inf = (2, 0) if np.isnan(bad) else (0, 2)
+    for call in every_metric((np.ones((3, 2)), items), likes):
+        with pytest.raises(NonFiniteModelError,
+                           match=rf"The factor tuple's item factors hold {n_nan} NaN and {n_inf} "
+                                 r"inf values \(a diverged fit\?\): retrain it with a lower "
+                                 "learning rate or stronger regularisation"):
+            call()
+    users = np.ones((3, 2))
+    users[0, 1] = bad
+    with pytest.raises(NonFiniteModelError, match="user factors hold"):
+        precision_at_k((users, np.ones((4, 2))), likes, k=1)
+    assert issubclass(NonFiniteModelError, ValueError)
+    assert "NonFiniteModelError" in metrics.__all__
+
+
+def test_factors_beyond_float32s_range_are_refused():
+    likes = sp.csr_matrix(np.eye(2))
+    with pytest.raises(NonFiniteModelError,
+                       match="user factors are finite, but 1 of them lie beyond float32's range"):
+        precision_at_k((np.array([[1e39], [1.0]]), np.ones((2, 1))), likes, k=1)
+
+
+def test_a_diverged_als_model_is_refused(split, als_model):
+    import copy
+
+    train, test, _ = split
+    model = copy.deepcopy(als_model)
+    model.item_factors[:3, :4] = np.nan
+    for call in every_metric(model, test):
+        with pytest.raises(NonFiniteModelError,
+                           match="The AlternatingLeastSquares model's item factors hold 12 NaN "
+                                 "and 0 inf values"):
+            call()
+
+
+def test_a_diverged_lightfm_model_is_refused(split, item_features):
+    train, test, _ = split
+    model = LightFM(no_components=4, random_state=np.random.RandomState(0))
+    model.fit(sp.coo_matrix(train), item_features=item_features, epochs=1)
+    good = model.item_biases.copy()
+    model.item_biases[5] = np.inf
+    for call in every_metric(model, test, item_features=item_features):
+        with pytest.raises(NonFiniteModelError,
+                           match="The LightFM model's item biases hold 0 NaN and 1 inf values"):
+            call()
+    model.item_biases[:] = good
+    model.user_embeddings[0, :2] = np.nan
+    with pytest.raises(NonFiniteModelError,
+                       match="The LightFM model's user embeddings hold 2 NaN and 0 inf values"):
+        auc(model, test, item_features=item_features)
+
+
+def test_lightfm_features_that_overflow_are_refused(split, item_features):
+    train, test, _ = split
+    model = LightFM(no_components=4, random_state=np.random.RandomState(0))
+    model.fit(sp.coo_matrix(train), item_features=item_features, epochs=1)
+    features = item_features.copy()
+    features[3, 41] = np.nan  # a broken feature weight: finite parameters, NaN representation
+    with pytest.raises(NonFiniteModelError,
+                       match="The LightFM model's parameters are finite, but its item "
+                             "representations .* hold \\d+ NaN .*check item_features"):
+        precision_at_k(model, test, item_features=features)
+    assert precision_at_k(model, test, item_features=item_features) >= 0  # the model itself is fine
