@@ -8,7 +8,8 @@ called again, and LightFM has ``fit_partial``.
 :func:`grid_search_learning_curve` runs one learning curve per combination of a
 parameter grid, in parallel processes with one BLAS thread each, and appends every
 finished combination to a log file as it goes, so an interrupted search resumes
-where it stopped.
+where it stopped. A combination whose model goes non-finite (NaN or inf factors, a
+diverged fit) is recorded as failed rather than stopping the grid.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import inspect
 import json
 import os
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple
@@ -31,6 +33,7 @@ from . import metrics
 
 __all__ = [
     "Candidate",
+    "FAILED",
     "FitFailed",
     "LightFMObjective",
     "SearchResult",
@@ -198,6 +201,13 @@ def learning_curve(
         Tidy: one row per ``epoch``, ``metric`` ("p@k" or "mse"), ``split``
         ("train"/"test") with its ``value``; plus ``metric="seconds"`` rows with
         ``split`` "fit" and "eval" holding the time spent up to that checkpoint.
+
+    Raises
+    ------
+    recasketch.metrics.NonFiniteModelError
+        If the model goes non-finite: its factors hold NaN or inf at a checkpoint, or
+        LightFM's training stops because its parameters are no longer finite. The
+        message names the checkpoint, and the error's ``epoch`` attribute holds it.
     """
     epochs = _check_epochs(epochs)
     users = None if user_index is None else np.asarray(user_index, dtype=np.int64)
@@ -206,12 +216,20 @@ def learning_curve(
     fit_seconds = eval_seconds = 0.0
     for epoch in epochs:
         start = time.perf_counter()
-        train_more(model, train, epoch - done, item_features, user_features, num_threads)
+        try:
+            train_more(model, train, epoch - done, item_features, user_features, num_threads)
+        except ValueError as err:
+            if not _lightfm_diverged(err):
+                raise
+            raise _non_finite_at(epoch, f"LightFM's fit diverged: {err}") from err
         fit_seconds += time.perf_counter() - start
         done = epoch
         start = time.perf_counter()
-        scores = _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train,
-                                   num_threads, mse_scores)
+        try:
+            scores = _score_checkpoint(model, train, test, users, k, item_features, user_features,
+                                       exclude_train, num_threads, mse_scores)
+        except metrics.NonFiniteModelError as err:
+            raise _non_finite_at(epoch, str(err)) from None
         eval_seconds += time.perf_counter() - start
         for (metric, split), value in scores.items():
             rows.append((epoch, metric, split, float(value)))
@@ -225,10 +243,25 @@ def learning_curve(
     return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])
 
 
+def _lightfm_diverged(err: ValueError) -> bool:
+    """Whether ``err`` is LightFM's "Not all estimated parameters are finite" after an epoch."""
+    return "parameters are finite" in str(err)
+
+
+def _non_finite_at(epoch: int, message: str) -> metrics.NonFiniteModelError:
+    """A NonFiniteModelError naming the checkpoint, with it as ``epoch``."""
+    err = metrics.NonFiniteModelError(f"At epoch {epoch}: {message}")
+    err.epoch = epoch
+    return err
+
+
 # --------------------------------------------------------------------- grid search
 
 
 _TIDY_COLUMNS = ("epoch", "metric", "split", "value")
+
+#: The ``metric`` of the one row a failed combination leaves in a grid's results.
+FAILED = "failed"
 
 
 def param_columns(results: pd.DataFrame) -> list[str]:
@@ -255,16 +288,27 @@ def _accepts(estimator, name: str) -> bool:
 
 
 def _run_combination(estimator, params, train, test, epochs, k, users, item_features, exclude_train, single_thread):
-    """One learning curve; in a worker process (``single_thread``) the model and the
-    scoring get one thread each, BLAS having been pinned by :func:`_worker_init`."""
+    """One learning curve as ``(curve, reason)``; in a worker process (``single_thread``)
+    the model and the scoring get one thread each, BLAS having been pinned by
+    :func:`_worker_init`.
+
+    A model that goes non-finite gives the reason and a curve of one row,
+    ``metric=FAILED`` at the checkpoint where it failed, with the reason as ``split``
+    and a NaN ``value``: it holds no score, so the combination never counts as best.
+    """
     kwargs = dict(params)
     if single_thread and _accepts(estimator, "num_threads") and "num_threads" not in kwargs:
         kwargs["num_threads"] = 1
-    curve = learning_curve(
-        estimator(**kwargs), train, test, epochs, k=k, user_index=users, item_features=item_features,
-        exclude_train=exclude_train, num_threads=1 if single_thread else None, verbose=False,
-    )
-    return curve.to_dict(orient="list")
+    try:
+        curve = learning_curve(
+            estimator(**kwargs), train, test, epochs, k=k, user_index=users, item_features=item_features,
+            exclude_train=exclude_train, num_threads=1 if single_thread else None, verbose=False,
+        )
+    except metrics.NonFiniteModelError as err:
+        reason = str(err)
+        failed = {"epoch": [err.epoch], "metric": [FAILED], "split": [reason], "value": [np.nan]}
+        return failed, reason
+    return curve.to_dict(orient="list"), None
 
 
 def _read_log(path: Path) -> dict[str, dict]:
@@ -308,7 +352,11 @@ def _records_to_frame(records: Iterable[dict], param_names: list[str]) -> pd.Dat
 
 
 def read_grid_log(path, param_names=None) -> pd.DataFrame:
-    """Read a grid-search log written by :func:`grid_search_learning_curve` as a tidy frame."""
+    """Read a grid-search log written by :func:`grid_search_learning_curve` as a tidy frame.
+
+    Failed combinations appear as they do in the grid's results: one ``metric="failed"``
+    row each.
+    """
     records = list(_read_log(Path(path)).values())
     if param_names is None:
         param_names = sorted({name for r in records for name in r["params"]})
@@ -367,6 +415,23 @@ def grid_search_learning_curve(
     pandas.DataFrame
         Tidy results: the grid's parameter columns, then ``epoch``, ``metric``,
         ``split`` and ``value`` as in :func:`learning_curve`.
+
+    Warns
+    -----
+    RuntimeWarning
+        If some combinations failed, naming them.
+
+    Notes
+    -----
+    A combination whose model goes non-finite (:class:`recasketch.metrics.NonFiniteModelError`:
+    NaN or inf factors at a checkpoint, or LightFM's fit diverging) does not stop the
+    grid. It is logged with ``"status": "failed"`` and its ``"reason"``, so a resumed
+    grid does not run it again, and it leaves a single row in the results:
+    ``metric="failed"`` (:data:`FAILED`), ``epoch`` the checkpoint where it failed,
+    the reason as ``split`` and a NaN ``value``. It has no score rows, so
+    :func:`best_params`, :func:`parameter_summary` and the plots pass it by; count the
+    failures with ``(results["metric"] == "failed").sum()``. Logs written before this
+    field existed read as they did.
     """
     estimator = estimator or _default_estimator()
     combos = [dict(base_params, **p) for p in ParameterGrid(param_grid)]
@@ -390,8 +455,11 @@ def grid_search_learning_curve(
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
     bar = tqdm(total=len(combos), initial=len(records), desc="grid", unit="combination", disable=not progress)
 
-    def finish(params, curve):
+    def finish(params, result):
+        curve, reason = result
         record = {"params": params, "epochs": epochs, "curve": curve}
+        if reason is not None:
+            record.update(status="failed", reason=reason)
         records[_params_key(params)] = record
         if log_path is not None:
             _append_log(log_path, record)
@@ -420,6 +488,15 @@ def grid_search_learning_curve(
         bar.close()
 
     ordered = [records[_params_key(p)] for p in combos if _params_key(p) in records]
+    failed = [r["params"] for r in ordered if r.get("status") == "failed"]
+    if failed:
+        shown = "; ".join(_params_key(p) for p in failed[:5]) + ("; ..." if len(failed) > 5 else "")
+        warnings.warn(
+            f"{len(failed)} of {len(ordered)} combinations failed, their models having gone "
+            f"non-finite: {shown}. They are left out of the scores; the rows with "
+            f"metric={FAILED!r} give the reasons.",
+            RuntimeWarning, stacklevel=2,
+        )
     return _records_to_frame(ordered, grid_names)
 
 
@@ -427,7 +504,7 @@ def best_params(results: pd.DataFrame, metric: str = "p@k", split: str = "test")
     """The row of ``results`` (tidy, as returned above) with the highest ``metric`` on ``split``.
 
     Returns the parameters, the ``epoch`` and the ``value``; for ``metric="mse"`` the
-    lowest value wins.
+    lowest value wins. Failed combinations have no ``metric`` row and never win.
     """
     chosen = results[(results["metric"] == metric) & (results["split"] == split)]
     if chosen.empty:
@@ -439,11 +516,11 @@ def best_params(results: pd.DataFrame, metric: str = "p@k", split: str = "test")
 def parameter_summary(results: pd.DataFrame, metric: str = "p@k", split: str = "test") -> pd.DataFrame:
     """How much each parameter moves the score, one row per parameter value.
 
-    Each combination is first reduced to its best score over epochs. Then, for each
-    value of each parameter: ``best`` is the best combination with that value and
-    ``mean`` the average over all combinations with it. A parameter whose means are
-    far apart (a wide ``spread``) must be chosen with care; one whose means are close
-    can be set freely.
+    Each combination is first reduced to its best score over epochs (failed
+    combinations have none and are left out). Then, for each value of each parameter:
+    ``best`` is the best combination with that value and ``mean`` the average over all
+    combinations with it. A parameter whose means are far apart (a wide ``spread``)
+    must be chosen with care; one whose means are close can be set freely.
 
     Returns
     -------
@@ -797,7 +874,9 @@ class LightFMObjective:
     it for ``point["epochs"]`` epochs and returns the test precision@k in both
     protocols: ``{"p@k": post 2's (all items ranked), "p@k filtered": train likes
     removed}``. A fit that diverges — LightFM raises ``ValueError("Not all estimated
-    parameters are finite")`` at high learning rates — or scores that are not finite
+    parameters are finite")`` at high learning rates — a model whose scores could
+    overflow float32, one the metrics refuse as non-finite
+    (:class:`recasketch.metrics.NonFiniteModelError`) or scores that are not finite
     raise :class:`FitFailed`.
 
     Parameters
@@ -852,21 +931,24 @@ class LightFMObjective:
 
     def __call__(self, point: Mapping) -> dict:
         model = self.fit(point)
-        users, items = metrics.as_factors(model, item_features=self.item_features)
-        bound = (float(np.linalg.norm(users.astype(np.float64), axis=1).max())
-                 * float(np.linalg.norm(items.astype(np.float64), axis=1).max()))
-        if not bound < float(np.finfo(np.float32).max):  # also catches NaN
-            raise FitFailed(
-                f"the fit diverged: its scores can reach {bound:.3g}, beyond float32's range, so "
-                "they would overflow and rank nothing"
-            )
-        scores = {
-            "p@k": metrics.precision_at_k(model, self.test, self.k, users=self.users,
-                                          item_features=self.item_features),
-            "p@k filtered": metrics.precision_at_k(model, self.test, self.k, users=self.users,
-                                                   exclude=self.train.tocsr(),
-                                                   item_features=self.item_features),
-        }
+        try:
+            users, items = metrics.as_factors(model, item_features=self.item_features)
+            bound = (float(np.linalg.norm(users.astype(np.float64), axis=1).max())
+                     * float(np.linalg.norm(items.astype(np.float64), axis=1).max()))
+            if not bound < float(np.finfo(np.float32).max):
+                raise FitFailed(
+                    f"the fit diverged: its scores can reach {bound:.3g}, beyond float32's range, "
+                    "so they would overflow and rank nothing"
+                )
+            scores = {
+                "p@k": metrics.precision_at_k(model, self.test, self.k, users=self.users,
+                                              item_features=self.item_features),
+                "p@k filtered": metrics.precision_at_k(model, self.test, self.k, users=self.users,
+                                                       exclude=self.train.tocsr(),
+                                                       item_features=self.item_features),
+            }
+        except metrics.NonFiniteModelError as err:
+            raise FitFailed(str(err)) from None
         bad = {name: value for name, value in scores.items() if not np.isfinite(value)}
         if bad:
             raise FitFailed(f"non-finite scores {bad}")

@@ -255,6 +255,25 @@ def test_lightfm_objective_turns_lightfms_divergence_error_into_fit_failed(split
         LightFMObjective(train, test, users, k=3)({"epochs": 2, "alpha": 1e-4})
 
 
+def test_lightfm_objective_turns_a_non_finite_model_into_fit_failed(split, monkeypatch):
+    """A model the metrics refuse (NaN embeddings that LightFM's own check let through)
+    is a failed call, with the metrics' message as the reason."""
+    from lightfm import LightFM
+
+    fit = LightFM.fit
+
+    def fit_then_break(self, *args, **kwargs):
+        fit(self, *args, **kwargs)
+        self.item_embeddings[:2] = np.nan
+        return self
+
+    monkeypatch.setattr(LightFM, "fit", fit_then_break)
+    train, test, users = split
+    with pytest.raises(FitFailed, match=r"^The LightFM model's item embeddings hold 16 NaN and 0 inf "
+                                        r"values \(a diverged fit\?\)"):
+        LightFMObjective(train, test, users, k=3)({"epochs": 2, "no_components": 8, "alpha": 1e-4})
+
+
 def test_lightfm_objective_passes_on_other_errors(split, monkeypatch):
     train, test, users = split
     objective = LightFMObjective(train, test, users, k=3)

@@ -177,3 +177,123 @@ def test_parameter_summary_on_a_hand_made_grid():
     assert [type(v) for v in mixed["value"]] == [float, float, int, int]
     with pytest.raises(ValueError, match="No rows"):
         parameter_summary(results, split="train")
+
+
+# --------------------------------------------------------------------- non-finite models
+
+
+class DivergingALS(AlternatingLeastSquares):
+    """implicit's ALS whose item factors turn NaN once it has trained 4 epochs without
+    regularisation, as a diverged fit's would. Counts its constructions (in this process)."""
+
+    built = []
+
+    def __init__(self, **params):
+        DivergingALS.built.append(params)
+        super().__init__(**params)
+        self.trained = 0
+
+    def fit(self, user_items, show_progress=True, callback=None):
+        super().fit(user_items, show_progress=show_progress)
+        self.trained += self.iterations
+        if self.regularization == 0 and self.trained >= 4:
+            self.item_factors[:] = np.nan
+
+
+def test_learning_curve_names_the_checkpoint_where_the_model_went_non_finite(split):
+    train, test, users = split
+    model = DivergingALS(factors=4, regularization=0.0, random_state=0, num_threads=1)
+    with pytest.raises(metrics.NonFiniteModelError,
+                       match="At epoch 5: The DivergingALS model's item factors hold 240 NaN") as info:
+        learning_curve(model, train, test, [2, 5, 8], user_index=users, verbose=False)
+    assert info.value.epoch == 5
+
+
+def test_learning_curve_turns_lightfms_divergence_into_a_non_finite_model_error(split, monkeypatch):
+    train, test, users = split
+
+    def diverge(self, *args, **kwargs):
+        raise ValueError("Not all estimated parameters are finite, your model may have diverged.")
+
+    monkeypatch.setattr(LightFM, "fit_partial", diverge)
+    with pytest.raises(metrics.NonFiniteModelError,
+                       match="At epoch 3: LightFM's fit diverged: Not all estimated parameters") as info:
+        learning_curve(LightFM(), train, test, [3], user_index=users, verbose=False)
+    assert info.value.epoch == 3
+
+    def broken(self, *args, **kwargs):
+        raise ValueError("something else")
+
+    monkeypatch.setattr(LightFM, "fit_partial", broken)
+    with pytest.raises(ValueError, match="something else"):
+        learning_curve(LightFM(), train, test, [3], user_index=users, verbose=False)
+
+
+NO_REGULARISATION = {"factors": [4, 8], "regularization": [0.0, 0.1]}
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_non_finite_combination_fails_alone_is_logged_and_not_rerun(split, tmp_path, n_jobs):
+    from recasketch.tuning import FAILED, parameter_summary
+
+    train, test, users = split
+    log = tmp_path / "grid.jsonl"
+    base = {"random_state": 0, "num_threads": 1}
+    with pytest.warns(RuntimeWarning, match=r"2 of 4 combinations failed.*\"regularization\": 0\.0"):
+        results = grid_search_learning_curve(base, NO_REGULARISATION, train, test, [2, 4, 6],
+                                             user_index=users, estimator=DivergingALS, n_jobs=n_jobs,
+                                             log_path=log, progress=False)
+    # one row per failed combination, at the checkpoint where it failed, with the reason
+    failed = results[results.metric == FAILED]
+    assert failed[["factors", "regularization", "epoch"]].values.tolist() == [[4, 0.0, 4], [8, 0.0, 4]]
+    assert failed["split"].str.match("At epoch 4: The DivergingALS model's item factors hold").all()
+    assert failed["value"].isna().all()
+    # the others are complete, and the failed ones have no score
+    scores = results[results.metric != FAILED]
+    assert set(scores.regularization) == {0.1}
+    assert len(scores[scores.metric != "seconds"]) == 2 * 3 * 4
+    assert best_params(results)["regularization"] == 0.1
+    assert set(best_params(results, metric="mse", split="train").index) >= {"factors", "epoch"}
+    summary = parameter_summary(results)
+    assert summary.loc[summary.parameter == "regularization", "value"].tolist() == [0.1]
+
+    records = {(r["params"]["factors"], r["params"]["regularization"]): r
+               for r in map(json.loads, log.read_text().splitlines())}
+    assert len(records) == 4
+    for (factors, regularization), record in records.items():
+        if regularization == 0.0:
+            assert record["status"] == "failed"
+            assert record["reason"].startswith("At epoch 4: The DivergingALS model's item factors")
+        else:
+            assert "status" not in record  # a finished combination is logged as before
+
+    # resuming runs nothing again, failed combinations included, and reads the same table
+    DivergingALS.built = []
+    with pytest.warns(RuntimeWarning, match="2 of 4 combinations failed"):
+        again = grid_search_learning_curve(base, NO_REGULARISATION, train, test, [2, 4, 6],
+                                           user_index=users, estimator=DivergingALS, n_jobs=1,
+                                           log_path=log, progress=False)
+    assert DivergingALS.built == []
+    pd.testing.assert_frame_equal(again, results)
+    logged = read_grid_log(log, ["factors", "regularization"])
+    logged = logged.sort_values(["factors", "regularization"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(logged, results)
+
+
+def test_a_log_without_the_status_field_still_loads(split, tmp_path):
+    """Logs written before failed combinations were recorded hold no status: they read
+    and resume as before."""
+    train, test, users = split
+    log = tmp_path / "grid.jsonl"
+    curve = {"epoch": [2, 2], "metric": ["p@k", "p@k"], "split": ["train", "test"],
+             "value": [0.5, 0.25]}
+    old = {"params": {"factors": 4, "num_threads": 1, "random_state": 0, "regularization": 0.1},
+           "epochs": [2], "curve": curve}
+    log.write_text(json.dumps(old) + "\n")
+    assert read_grid_log(log, ["factors", "regularization"]).value.tolist() == [0.5, 0.25]
+    DivergingALS.built = []
+    results = grid_search_learning_curve({"random_state": 0, "num_threads": 1},
+                                         {"factors": [4], "regularization": [0.1]}, train, test, [2],
+                                         user_index=users, estimator=DivergingALS, n_jobs=1,
+                                         log_path=log, progress=False)
+    assert DivergingALS.built == [] and results.value.tolist() == [0.5, 0.25]
