@@ -78,8 +78,8 @@ bench-grid: $(STAMP) ## Time the post's full ALS grid (180 combinations x epochs
 bench-search: $(STAMP) ## Run 30 calls of post 2's WARP search on the full preset (resumable) and project the full cost
 	$(PY) -m recasketch.bench search --calls $(CALLS)
 
-html: $(STAMP) ## Render the executed notebooks as an HTML tutorial in site/
-	$(PY) -m jupyter nbconvert --to html --output-dir site $(NOTEBOOKS)
+html: $(STAMP) ## Render the notebooks as a static tutorial in site/ (index, prev/next, contents; reads offline)
+	$(PY) -m recasketch.site --out site $(NOTEBOOKS)
 
 lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	rm -rf /tmp/recasketch-lock && $(PYTHON) -m venv /tmp/recasketch-lock
