@@ -11,6 +11,7 @@ One module per step of the two source posts:
 ``metrics``     precision@k, recall@k, nDCG@k, AUC and MSE for ALS and LightFM models
 ``tuning``      learning curves and grid search
 ``similarity``  cosine item-to-item neighbours
+``thumbnails``  Sketchfab API thumbnails (cached, rate-limited), offline placeholders, HTML grids
 ``plots``       the figures the notebooks show
 """
 

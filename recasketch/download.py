@@ -47,6 +47,7 @@ __all__ = [
     "download_sketchfab_data",
     "git_blob_id",
     "main",
+    "mount_retries",
 ]
 
 logger = logging.getLogger(__name__)
@@ -221,22 +222,13 @@ def download_sketchfab_data(
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     base_url = base_url.rstrip("/")
-    retry = Retry(
-        total=retries,
-        status_forcelist=_RETRY_STATUSES,
-        allowed_methods=["GET"],
-        backoff_factor=backoff,
-        backoff_max=max_wait,
-        respect_retry_after_header=True,
-        retry_after_max=max_wait,
-        raise_on_status=False,  # the last response comes back, with its status and history
-    )
     own_session = session is None
     if own_session:
         session = requests.Session()
         session.headers["User-Agent"] = f"recasketch/{__version__}"
     try:
-        with _mounted(session, base_url + "/", HTTPAdapter(max_retries=retry)):
+        with mount_retries(session, base_url + "/", retries=retries, backoff=backoff,
+                           max_wait=max_wait):
             paths = {}
             for name in files:
                 target = dest / name
@@ -271,6 +263,51 @@ def _expected_id(expected: Mapping[str, str], name: str) -> str:
             "one with `git hash-object FILE` or recasketch.download.git_blob_id(FILE)."
         )
     return value.lower()
+
+
+def mount_retries(session: requests.Session, prefix: str, *, retries: int, backoff: float,
+                  max_wait: float):
+    """Retry GET requests to ``prefix`` on ``session`` for the length of a ``with`` block.
+
+    The package's one retry policy, shared by :func:`download_sketchfab_data` and
+    :class:`recasketch.thumbnails.ThumbnailClient`: urllib3's :class:`~urllib3.util.Retry`,
+    mounted through an :class:`~requests.adapters.HTTPAdapter`. A connection error, a
+    timeout, or HTTP 429 or 5xx is retried up to ``retries`` times, with urllib3's
+    exponential backoff (``backoff`` is its ``backoff_factor``) or the server's
+    ``Retry-After``, each wait capped at ``max_wait`` seconds. Once the retries are spent,
+    the last response comes back with its status (it is not raised), and ``response.raw.retries``
+    holds the history. Whatever was mounted for ``prefix`` before is put back on exit.
+
+    Parameters
+    ----------
+    session : requests.Session
+        The session to mount the policy on.
+    prefix : str
+        The URL prefix it applies to, e.g. ``"https://api.sketchfab.com/v3/"``.
+    retries : int
+        The most retries after the first attempt.
+    backoff : float
+        urllib3's ``backoff_factor``, in seconds.
+    max_wait : float
+        The longest wait between two attempts, in seconds; it caps the backoff and a
+        server's ``Retry-After`` alike.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Use it in a ``with`` statement.
+    """
+    retry = Retry(
+        total=retries,
+        status_forcelist=_RETRY_STATUSES,
+        allowed_methods=["GET"],
+        backoff_factor=backoff,
+        backoff_max=max_wait,
+        respect_retry_after_header=True,
+        retry_after_max=max_wait,
+        raise_on_status=False,  # the last response comes back, with its status and history
+    )
+    return _mounted(session, prefix, HTTPAdapter(max_retries=retry))
 
 
 @contextlib.contextmanager
