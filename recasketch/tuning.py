@@ -53,6 +53,7 @@ __all__ = [
     "learning_curve",
     "read_grid_log",
     "train_more",
+    "warp_searches",
 ]
 
 _QUALITY = ("p@k", "mse")
@@ -1111,3 +1112,40 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
                                            exclude=train if exclude else None)
             rows.append({"model": name, "protocol": protocol, "value": value, "fit seconds": seconds})
     return pd.DataFrame(rows, columns=["model", "protocol", "value", "fit seconds"])
+
+
+def warp_searches(train, test, users=None, item_features=None, budget: str = "ci", k: int = 5,
+                  num_threads: int = 1, random_state: int = 2016, log_dir=None,
+                  progress: bool = True) -> dict:
+    """Post 2's two searches at ``budget``, as notebook 02 runs them, in one call.
+
+    The search without features, then (when ``item_features`` is given) the search with
+    them, warm-started from the first one's best (:func:`side_information_start`). With
+    ``log_dir``, each search resumes from (or reads back) its log there,
+    ``warp_search.jsonl`` and ``warp_tags_search.jsonl``: the names notebook 02 uses, so
+    a later notebook reuses its finished searches instead of running them again.
+
+    Returns
+    -------
+    dict of str to SearchResult
+        ``"without features"`` and, with ``item_features``, ``"identity + tags"``.
+    """
+    from . import budgets
+
+    def log(name):
+        return None if log_dir is None else Path(log_dir) / name
+
+    plain_budget = budgets.warp_search(budget)
+    searches = {"without features": resumable_search(
+        LightFMObjective(train, test, users, k=k, num_threads=num_threads, random_state=random_state),
+        plain_budget.space, plain_budget.n_calls, n_initial_points=plain_budget.n_initial_points,
+        log_path=log("warp_search.jsonl"), random_state=random_state, progress=progress)}
+    if item_features is not None:
+        side = budgets.warp_search(budget, side_information=True)
+        searches["identity + tags"] = resumable_search(
+            LightFMObjective(train, test, users, k=k, item_features=item_features, num_threads=num_threads,
+                             random_state=random_state),
+            side.space, side.n_calls, x0=side_information_start(searches["without features"].best, side.space),
+            n_initial_points=side.n_initial_points, log_path=log("warp_tags_search.jsonl"),
+            random_state=random_state, progress=progress)
+    return searches

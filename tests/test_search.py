@@ -364,3 +364,29 @@ def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split
     assert filtered == metrics.precision_at_k(warp, test, 3, users=users, exclude=train)
     with pytest.raises(ValueError, match="give its Candidate the epochs"):
         compare_models({"WARP": LightFM()}, train, test, users, k=3)
+
+
+def test_warp_searches_run_both_searches_as_notebook_02_and_read_them_back(tmp_path, split, monkeypatch):
+    from recasketch import budgets
+    from recasketch.tuning import warp_searches
+
+    train, test, users = split
+    small = {False: budgets.SearchBudget({"epochs": (1, 3), "learning_rate": (0.01, 0.1, "log-uniform"),
+                                          "no_components": (4, 8), "alpha": (1e-6, 1e-3, "log-uniform")}, 3, 2),
+             True: budgets.SearchBudget({"epochs": (1, 3), "learning_rate": (0.01, 0.1, "log-uniform"),
+                                         "no_components": (4, 8), "item_alpha": (1e-5, 1e-3, "log-uniform"),
+                                         "scaling": (0.001, 1.0, "log-uniform")}, 3, 1)}
+    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: small[side_information])
+    features = sp.hstack([sp.identity(train.shape[1]), sp.random(train.shape[1], 5, density=0.3,
+                                                                  random_state=0)], format="csr")
+    first = warp_searches(train, test, users, item_features=features, k=3, log_dir=tmp_path, progress=False)
+    assert list(first) == ["without features", "identity + tags"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["warp_search.jsonl", "warp_tags_search.jsonl"]
+    tagged = first["identity + tags"].calls
+    best = first["without features"].best
+    assert tagged.iloc[0]["origin"] == "x0"
+    assert tagged.iloc[0]["item_alpha"] == pytest.approx(min(max(best["alpha"], 1e-5), 1e-3))
+    again = warp_searches(train, test, users, item_features=features, k=3, log_dir=tmp_path, progress=False)
+    assert [r.n_resumed for r in again.values()] == [3, 3]  # read back, nothing run again
+    assert again["identity + tags"].calls["p@k"].tolist() == tagged["p@k"].tolist()
+    assert list(warp_searches(train, test, users, k=3, progress=False)) == ["without features"]
