@@ -42,10 +42,11 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "site_templates"
 
 SITE_TITLE = "recasketch — recommending Sketchfab models, a tutorial"
 SITE_INTRO = (
-    "Two notebooks rebuild Ethan Rosenthal's Sketchfab recommender posts and go past them: "
-    "implicit matrix factorisation with ALS, then learning to rank with WARP and side "
-    "information. Read them in order; each page links to the next. Every number and figure "
-    "here comes from the run of the notebook shown, on the data named below it."
+    "These notebooks rebuild Ethan Rosenthal's two Sketchfab recommender posts and go past "
+    "them: implicit matrix factorisation with ALS, learning to rank with WARP and side "
+    "information, and what the recommendations look like. Read them in order; each page links "
+    "to the next. Every number and figure here comes from the run of the notebook shown, on "
+    "the data named below it."
 )
 
 #: The line ``recasketch.data.load_dataset`` writes as ``Dataset.description`` and the

@@ -53,6 +53,7 @@ __all__ = [
     "is_model_id",
     "model_url",
     "placeholder_svg",
+    "thumbnails_for",
     "tile_grid",
     "topic_colours",
 ]
@@ -536,7 +537,8 @@ def tile_grid(rows, names=None, thumbnails=None, topics=None, *, colours=None,
     topics : mapping or None, default=None
         Each id's topic label (e.g. the synthetic data's true topic).
     colours : mapping or None, default=None
-        Each topic's colour; the default is :func:`topic_colours` of ``topics``' values.
+        Each topic's colour; the default is :func:`topic_colours` of the topics of the
+        models in ``rows`` (pass one mapping to several grids to keep a topic's colour).
     size : int, default=120
         The width and height of a tile, in pixels.
 
@@ -563,8 +565,9 @@ def tile_grid(rows, names=None, thumbnails=None, topics=None, *, colours=None,
     names = {} if names is None else names
     thumbnails = {} if thumbnails is None else thumbnails
     topics = {} if topics is None else topics
-    if colours is None:
-        colours = topic_colours(topic for _, topic in topics.items())
+    if colours is None:  # the topics of the models shown: a palette of 12 cannot tell dozens apart
+        colours = topic_colours(topics[uid] for row in rows for uid in row
+                                if uid in topics and topics[uid] is not None and topics[uid] == topics[uid])
     for topic, colour in colours.items():
         if not isinstance(colour, str) or not _COLOUR.fullmatch(colour):
             raise ValueError(f"The colour of topic {topic!r} is {colour!r}; give a hex colour "
@@ -602,7 +605,7 @@ def _tile(uid, name, thumb, topic, colour, label, size) -> str:
         src, marks = thumb.url, ""
     border = f"border-bottom:6px solid {html.escape(colour)};" if colour else ""
     image = (f'<img src="{html.escape(src)}" alt="{html.escape(name)}" width="{size}" '
-             f'height="{size}" style="object-fit:cover;display:block;{border}" loading="lazy">')
+             f'height="{size}" style="object-fit:cover;display:block;{border}">')
     if is_model_id(uid):
         image = (f'<a href="{html.escape(model_url(uid))}" target="_blank" '
                  f'rel="noopener noreferrer" title="{html.escape(name)}">{image}</a>')
@@ -615,3 +618,36 @@ def _tile(uid, name, thumb, topic, colour, label, size) -> str:
             f'<figcaption style="overflow:hidden;text-overflow:ellipsis;white-space:nowrap" '
             f'title="{html.escape(name)}">{html.escape(name)}<br>{" · ".join(details)}'
             "</figcaption></figure>")
+
+
+def thumbnails_for(dataset, ids, cache_path=None, max_requests: int = 50, **client_options):
+    """Thumbnails of ``ids`` for a notebook: looked up only when ``dataset`` is the real crawl.
+
+    Synthetic models and a user's own items do not exist on Sketchfab, so for any dataset
+    but ``"sketchfab"`` this returns ``None`` without a request, and :func:`tile_grid`
+    draws every tile as a placeholder.
+
+    Parameters
+    ----------
+    dataset : recasketch.data.Dataset
+        What :func:`recasketch.data.load_dataset` returned.
+    ids : iterable of str
+        Model ids to show.
+    cache_path : str or Path, default=None
+        The cache file; ``None`` uses ``data/cache/thumbnails.json``.
+    max_requests : int, default=50
+        Lookups at most in this call (the rest come back ``None``; a later run adds them).
+    **client_options
+        Passed to :class:`ThumbnailClient`.
+
+    Returns
+    -------
+    dict of str to Thumbnail or None, or None
+    """
+    if dataset.name != "sketchfab":
+        return None
+    from . import config
+
+    path = cache_path if cache_path is not None else config.DATA_DIR / "cache" / "thumbnails.json"
+    client = ThumbnailClient(path, max_requests=max_requests, **client_options)
+    return client.lookup(list(ids), invalid="skip")

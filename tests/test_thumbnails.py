@@ -515,3 +515,32 @@ def test_grid_arguments_are_checked():
         tile_grid([A, B])
     with pytest.raises(ValueError, match="The colour of topic 1 is 'red'; give a hex colour"):
         tile_grid([[A]], topics={A: 1}, colours={1: "red"})
+
+
+def test_thumbnails_for_looks_up_only_the_real_crawl(tmp_path, server, session):
+    from types import SimpleNamespace
+
+    from recasketch.thumbnails import thumbnails_for
+
+    server.on(A, ok(model(image(200))))
+    options = {"base_url": server.url, "session": session, "min_interval": 0, "retries": 0}
+    for name in ("sample", "synthetic-full", "my_likes"):
+        assert thumbnails_for(SimpleNamespace(name=name), [A], tmp_path / "c.json", **options) is None
+    assert server.count() == 0 and not (tmp_path / "c.json").exists()
+    found = thumbnails_for(SimpleNamespace(name="sketchfab"), [A, "not an id"], tmp_path / "c.json", **options)
+    assert found[A].width == 200 and found["not an id"] is None
+    assert server.count() == 1 and (tmp_path / "c.json").exists()
+    assert thumbnails_for(SimpleNamespace(name="sketchfab"), [B], tmp_path / "c.json", max_requests=0,
+                          **options) == {B: None}
+    assert server.count() == 1
+
+
+def test_default_colours_come_from_the_models_shown_only():
+    from recasketch.thumbnails import PALETTE
+
+    topics = {f"{i:032x}": f"topic {i:02d}" for i in range(30)}  # more topics than colours
+    shown = [[f"{3:032x}", f"{7:032x}"]]
+    grid = tile_grid(shown, topics=topics)
+    # two topics shown, so the two first colours of the palette, as topic_colours gives them
+    assert topic_colours(["topic 03", "topic 07"]) == {"topic 03": PALETTE[0], "topic 07": PALETTE[1]}
+    assert PALETTE[0] in grid.html and PALETTE[1] in grid.html and PALETTE[2] not in grid.html
