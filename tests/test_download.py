@@ -12,15 +12,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 
 import recasketch.download as download_module
+from loopback import hang, loopback_server
 from recasketch import config
 from recasketch.data import DataError
 from recasketch.download import (
@@ -108,22 +107,6 @@ def test_download_error_is_importable_from_data():
 # ------------------------------------------------------------------ the test server
 
 
-class Script:
-    """What the test server answers: a queue of actions per file name, then a default."""
-
-    def __init__(self):
-        self.actions = {}
-        self.requests = []
-        self.release = threading.Event()
-        self.url = ""
-
-    def on(self, name, *actions):
-        self.actions.setdefault(name, []).extend(actions)
-
-    def count(self, name):
-        return sum(path.endswith("/" + name) for path in self.requests)
-
-
 def ok(body):
     def act(handler):
         data = body.encode() if isinstance(body, str) else body
@@ -162,50 +145,10 @@ def truncated(body):
     return act
 
 
-def hang(seconds):
-    def act(handler):
-        handler.server.script.release.wait(seconds)  # then close without an answer
-
-    return act
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        script = self.server.script
-        script.requests.append(self.path)
-        name = self.path.rsplit("/", 1)[-1]
-        queue = script.actions.get(name, [])
-        action = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else status(404))
-        action(self)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.script = Script()
-    httpd.script.url = f"http://127.0.0.1:{httpd.server_port}/data"
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield httpd.script
-    finally:
-        httpd.script.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def session():
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy between the test and its loopback server
-        yield session
+    with loopback_server("/data", default=status(404)) as script:
+        yield script
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ answers each test scripts per model.
 import json
 import re
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
-import requests
 
+from loopback import hang, loopback_server
 from recasketch.errors import DataError
 from recasketch.thumbnails import (
     API_URL,
@@ -45,22 +43,6 @@ def model(*images, **fields):
 # ------------------------------------------------------------------ the test server
 
 
-class Script:
-    """What the server answers: a queue of actions per model id, then a default (404)."""
-
-    def __init__(self):
-        self.actions = {}
-        self.requests = []
-        self.release = threading.Event()
-        self.url = ""
-
-    def on(self, uid, *actions):
-        self.actions.setdefault(uid, []).extend(actions)
-
-    def count(self, uid=None):
-        return sum(uid is None or path.endswith("/" + uid) for path in self.requests)
-
-
 def ok(payload):
     return raw(200, json.dumps(payload).encode(), "application/json")
 
@@ -82,50 +64,10 @@ def status(code, **headers):
     return raw(code, json.dumps({"detail": str(code)}).encode(), **headers)
 
 
-def hang(seconds):
-    def act(handler):
-        handler.server.script.release.wait(seconds)  # then close without an answer
-
-    return act
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        script = self.server.script
-        script.requests.append(self.path)
-        uid = self.path.rsplit("/", 1)[-1]
-        queue = script.actions.get(uid, [])
-        action = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else status(404))
-        action(self)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.script = Script()
-    httpd.script.url = f"http://127.0.0.1:{httpd.server_port}/v3"
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield httpd.script
-    finally:
-        httpd.script.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def session():
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy between the test and its loopback server
-        yield session
+    with loopback_server("/v3", default=status(404)) as script:
+        yield script
 
 
 def client(server, session, **kwargs):
