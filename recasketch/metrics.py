@@ -1,19 +1,30 @@
 """Ranking and rating metrics for fitted recommenders, without a dense users x items matrix.
 
 Every metric takes a fitted model and a sparse interactions matrix. :func:`as_factors`
-turns the model (an implicit ALS/BPR model, a ``lightfm.LightFM`` or a plain
-``(user_factors, item_factors)`` tuple) into two factor arrays whose product is the
-model's score matrix, so each metric is written once:
+turns the model (an implicit ALS/BPR model, a ``lightfm.LightFM``, a baseline of
+:mod:`recasketch.baselines` or a plain ``(user_factors, item_factors)`` tuple) into two
+factor arrays whose product is the model's score matrix, so each metric is written once:
 
-* top-k metrics (:func:`precision_at_k`, :func:`recall_at_k`, :func:`ndcg_at_k`) take
-  each user's k best items with implicit's C++ partial sort (``implicit.cpu.topk``), a
-  block of users at a time on every core, and count hits by looking the (user, item)
-  pairs up in the sparse matrix. The items with the longest vectors are ranked first
-  and a Cauchy-Schwarz bound says which users need more; the result is exact;
+* top-k metrics (:func:`precision_at_k`, :func:`recall_at_k`, :func:`ndcg_at_k`,
+  :func:`map_at_k`) take each user's k best items with implicit's C++ partial sort
+  (``implicit.cpu.topk``), a block of users at a time on every core, and count hits by
+  looking the (user, item) pairs up in the sparse matrix. The items with the longest
+  vectors are ranked first and a Cauchy-Schwarz bound says which users need more; the
+  result is exact;
 * :func:`auc` scores a block of users at a time and ranks the positives with one sort
   per row;
 * :func:`mse` gets the sum over *all* cells of the chosen rows from the item Gram matrix,
   so it never materialises a prediction.
+
+Sparse factors. Where the factors are scipy.sparse matrices (an item-kNN model, whose
+user vectors are the train rows and item vectors the columns of its item-item
+similarity; a content model over thousands of tags) they stay sparse, and every metric
+computes one block of users' dense scores at a time (``chunk_size`` x n_items) and
+ranks it exactly; memory is bounded by the block, never users x items.
+
+Uncertainty. :func:`bootstrap_ci` and :func:`paired_bootstrap_diff` turn the per-user
+values of any metric (``per_user=True``) into a mean with a percentile bootstrap
+confidence interval over users, or the difference of two models on the same users.
 
 Two protocols for the top-k metrics:
 
@@ -46,14 +57,20 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from ._utils import check_random_state
+
 __all__ = [
     "FILTERED_TEST",
+    "BootstrapCI",
     "NonFiniteModelError",
     "as_factors",
     "auc",
+    "bootstrap_ci",
     "checkpoint_scores",
+    "map_at_k",
     "mse",
     "ndcg_at_k",
+    "paired_bootstrap_diff",
     "precision_at_k",
     "recall_at_k",
 ]
@@ -77,6 +94,8 @@ _PREFIX_SHARE = 6
 # _PRUNE_PAYS * n_items items per user on average.
 _PROBE_USERS = 256
 _PRUNE_PAYS = 0.7
+# Most user indices one block of bootstrap resamples may hold (int64: 16 MB).
+_BOOT_CELLS = 2**21
 
 
 # ----------------------------------------------------------------------------- model adapter
@@ -96,12 +115,15 @@ def as_factors(model, item_features=None, user_features=None):
 
     Parameters
     ----------
-    model : implicit model, lightfm.LightFM or tuple of two arrays
+    model : implicit model, lightfm.LightFM, baseline or tuple of two arrays
         A fitted implicit matrix-factorisation model (ALS, BPR: anything with
-        ``user_factors`` and ``item_factors``; GPU models are copied to the CPU with
+        ``user_factors`` and ``item_factors``, such as the models of
+        :mod:`recasketch.baselines`; GPU models are copied to the CPU with
         ``to_cpu()``), a fitted ``lightfm.LightFM``, or a tuple
         ``(user_factors, item_factors)`` of arrays of shape (n_users, n_factors) and
-        (n_items, n_factors).
+        (n_items, n_factors). Either factor may be a scipy.sparse matrix (an item-kNN
+        model: the train rows and the item-item similarity's columns, see
+        :class:`recasketch.baselines.ItemKNN`).
     item_features : csr_matrix of shape (n_items, n_item_features), default=None
         LightFM only: each row holds that item's weights over features. Pass the
         matrix the model was fitted with.
@@ -115,7 +137,8 @@ def as_factors(model, item_features=None, user_features=None):
         C-contiguous, with ``user_vectors @ item_vectors.T`` equal to the model's
         scores. For LightFM the biases are folded in (``[embedding, bias, 1]`` for
         users, ``[embedding, 1, bias]`` for items), so the product equals
-        ``model.predict``.
+        ``model.predict``. Where either factor is sparse, both are returned as
+        float32 ``scipy.sparse.csr_matrix`` in canonical format instead.
 
     Raises
     ------
@@ -159,15 +182,21 @@ def as_factors(model, item_features=None, user_features=None):
             raise ValueError(
                 f"A factor tuple must be (user_factors, item_factors), got {len(model)} items."
             )
-        users, items = (np.asarray(a) for a in model)
+        users, items = (_as_array(a) for a in model)
         owner = "The factor tuple"
     elif hasattr(model, "user_factors") and hasattr(model, "item_factors"):
         if hasattr(model, "to_cpu"):
             model = model.to_cpu()
         if model.user_factors is None or model.item_factors is None:
             raise ValueError(f"The {type(model).__name__} model is not fitted yet; call fit first.")
-        users, items = np.asarray(model.user_factors), np.asarray(model.item_factors)
+        users, items = _as_array(model.user_factors), _as_array(model.item_factors)
         owner = f"The {type(model).__name__} model"
+    elif hasattr(model, "similarity"):
+        raise TypeError(
+            f"A {type(model).__name__} (an implicit item-item model) scores a user from their "
+            "rows of the train matrix, which it does not keep: wrap it with "
+            "recasketch.baselines.ItemKNN.from_implicit(model, train)."
+        )
     else:
         raise TypeError(
             "model must be a fitted implicit model (with user_factors and item_factors), "
@@ -179,7 +208,10 @@ def as_factors(model, item_features=None, user_features=None):
             "user and item factors must be 2-D arrays with the same number of columns; got shapes "
             f"{users.shape} and {items.shape}."
         )
-    user_vectors, item_vectors = _contiguous(users), _contiguous(items)
+    if sp.issparse(users) or sp.issparse(items):
+        user_vectors, item_vectors = _sparse_vectors(users), _sparse_vectors(items)
+    else:
+        user_vectors, item_vectors = _contiguous(users), _contiguous(items)
     _check_finite(owner, {"user": user_vectors, "item": item_vectors},
                   {"user": [("user factors", users)], "item": [("item factors", items)]},
                   "{side} factors are finite, but {inf} of them lie beyond float32's range (about "
@@ -219,8 +251,8 @@ def _check_finite(owner, vectors, sources, derived):
 
 
 def _count_non_finite(array) -> tuple[int, int]:
-    """Numbers of NaN and of infinite values in ``array``."""
-    array = np.asarray(array)
+    """Numbers of NaN and of infinite values in ``array`` (a sparse matrix's stored values)."""
+    array = array.data if sp.issparse(array) else np.asarray(array)
     if not np.issubdtype(array.dtype, np.inexact):
         return 0, 0
     return int(np.isnan(array).sum()), int(np.isinf(array).sum())
@@ -237,6 +269,19 @@ def _lightfm_class():
 def _contiguous(array) -> np.ndarray:
     with np.errstate(over="ignore"):  # values beyond float32's range are refused later, by name
         return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _as_array(factors):
+    """Sparse factors as they are; anything else as a numpy array."""
+    return factors if sp.issparse(factors) else np.asarray(factors)
+
+
+def _sparse_vectors(factors) -> sp.csr_matrix:
+    """float32 CSR in canonical format (sorted, duplicates summed) of dense or sparse factors."""
+    with np.errstate(over="ignore"):
+        matrix = sp.csr_matrix(factors, dtype=np.float32, copy=True)
+    matrix.sum_duplicates()
+    return matrix
 
 
 # ----------------------------------------------------------------------------- top-k metrics
@@ -487,6 +532,81 @@ def ndcg_at_k(
     return _finish(values, per_user)
 
 
+def map_at_k(
+    model,
+    interactions,
+    k=5,
+    users=None,
+    exclude=None,
+    item_features=None,
+    user_features=None,
+    per_user=False,
+    num_threads=0,
+    chunk_size=None,
+):
+    """Mean average precision of each user's top-k items (MAP@k).
+
+    A user's average precision at k is
+
+        AP@k = sum over ranks r = 1..k of P@r * hit_r / min(k, n_relevant),
+
+    with hit_r = 1 where the item at rank r is one of the user's interactions, P@r the
+    share of hits among the first r items, and n_relevant the user's number of
+    interactions. The denominator ``min(k, n_relevant)`` (the most hits k places can
+    hold) makes a list with every possible hit on top score 1. A listed user with no
+    interaction scores 0. MAP@k is the mean of AP@k over the evaluated users.
+
+    Parameters
+    ----------
+    model, interactions, k, users, exclude, item_features, user_features
+        As in :func:`precision_at_k`.
+    per_user, num_threads, chunk_size
+        As in :func:`precision_at_k`.
+
+    Returns
+    -------
+    float or np.ndarray of shape (n_eval_users,)
+        AP@k averaged over the evaluated users, or per user in the order of ``users``.
+
+    Raises
+    ------
+    TypeError, NonFiniteModelError, ValueError
+        As in :func:`precision_at_k`.
+
+    See Also
+    --------
+    precision_at_k, ndcg_at_k
+
+    Notes
+    -----
+    Ties are broken as in :func:`precision_at_k` and :func:`ndcg_at_k`: the list is
+    the first k items of a stable sort by decreasing score, so tied items take their
+    places in order of item index. Other libraries divide by other numbers: some by
+    n_relevant (then a user with more than k interactions cannot reach 1), some by the
+    number of hits in the list (then one hit on top scores 1 whatever was missed).
+
+    Examples
+    --------
+    One user ranks items 0, 1, 2 in that order and liked items 0 and 2:
+    P@1 = 1 and P@3 = 2/3, so AP@3 = (1 + 2/3) / 2. At k = 1 only item 0 fits, and
+    min(1, 2) = 1 makes that list perfect.
+
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> factors = (np.array([[1.0]]), np.array([[3.0], [2.0], [1.0]]))
+    >>> liked = sp.csr_matrix([[1, 0, 1]])
+    >>> round(map_at_k(factors, liked, k=3), 4), map_at_k(factors, liked, k=1)
+    (0.8333, 1.0)
+    """
+    hits, n_relevant = _top_k_hits(model, interactions, k, users, exclude, item_features,
+                                   user_features, num_threads, chunk_size)
+    precision_at_rank = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
+    denominator = np.minimum(n_relevant, k)
+    values = np.divide((precision_at_rank * hits).sum(axis=1), denominator,
+                       out=np.zeros(len(denominator)), where=denominator > 0)
+    return _finish(values, per_user)
+
+
 # ----------------------------------------------------------------------------- AUC
 
 
@@ -586,7 +706,7 @@ def _auc_block(task, start, stop):
     """AUC of the evaluated users ``start:stop`` (NaN where undefined)."""
     n_items = task.item_vectors.shape[0]
     n = stop - start
-    scores = task.user_vectors[start:stop] @ task.item_vectors.T
+    scores = _scores(task, slice(start, stop))
     scores += np.float32(0.0)  # -0.0 -> +0.0, so equal scores get equal sort keys
     positives = task.relevant[start:stop]
     n_pos = np.diff(positives.indptr)
@@ -667,6 +787,16 @@ def mse(model, interactions, users=None, item_features=None, user_features=None)
     task = _prepare(model, interactions, users, None, item_features, user_features, all_rows=True,
                     binary=False)
     n_items = task.item_vectors.shape[0]
+    if task.item_columns is not None:  # sparse factors: no small Gram matrix, one block at a time
+        item_columns = task.item_columns.astype(np.float64)
+        chunk = max(1, _BLOCK_BYTES // (24 * n_items))
+        total = 0.0
+        for start in range(0, len(task.users), chunk):
+            rows = slice(start, start + chunk)
+            error = task.relevant[rows].toarray().astype(np.float64)
+            error -= (task.user_vectors[rows].astype(np.float64) @ item_columns).toarray()
+            total += float(np.einsum("ij,ij->", error, error))
+        return total / (len(task.users) * n_items)
     user_vectors = task.user_vectors.astype(np.float64)
     item_vectors = task.item_vectors.astype(np.float64)
     values = task.relevant
@@ -764,15 +894,189 @@ def checkpoint_scores(
     return scores
 
 
+# ----------------------------------------------------------------------------- uncertainty
+
+
+class BootstrapCI(NamedTuple):
+    """A mean over users with a percentile bootstrap confidence interval.
+
+    Attributes
+    ----------
+    mean : float
+        The mean of the values (for :func:`paired_bootstrap_diff`, of the differences).
+    low, high : float
+        The ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the resampled means.
+    """
+
+    mean: float
+    low: float
+    high: float
+
+
+def bootstrap_ci(per_user_values, n_boot=1000, level=0.95, random_state=None) -> BootstrapCI:
+    """Mean of per-user metric values with a percentile bootstrap confidence interval.
+
+    The users are the sampling unit: each of ``n_boot`` resamples draws n users with
+    replacement from the n values and takes their mean; the interval is the central
+    ``level`` share of those means (the percentile bootstrap). Resamples are drawn in
+    blocks of at most about two million indices, so memory stays bounded whatever
+    ``n_boot``.
+
+    Parameters
+    ----------
+    per_user_values : array-like of float of shape (n_users,)
+        One value per evaluated user, e.g. ``precision_at_k(..., per_user=True)``.
+    n_boot : int, default=1000
+        Number of resamples.
+    level : float in (0, 1), default=0.95
+        Coverage of the interval.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed of the resampling; the same seed gives the same interval.
+
+    Returns
+    -------
+    BootstrapCI
+        ``(mean, low, high)`` as floats.
+
+    Raises
+    ------
+    ValueError
+        If the values are empty, not 1-D, or hold NaN or inf (per-user AUC is NaN for
+        users without a positive or a negative: drop them first), or if ``n_boot`` or
+        ``level`` is out of range.
+    TypeError
+        If the values are not numbers.
+
+    See Also
+    --------
+    paired_bootstrap_diff : the difference of two models scored on the same users.
+
+    Examples
+    --------
+    >>> bootstrap_ci([0.2, 0.2, 0.2, 0.2], random_state=0)
+    BootstrapCI(mean=0.2, low=0.2, high=0.2)
+    >>> mean, low, high = bootstrap_ci(np.arange(100) / 100, random_state=0)
+    >>> round(mean, 3), low < mean < high
+    (0.495, True)
+    """
+    values = _check_values(per_user_values, "per_user_values")
+    return _percentile_bootstrap(values, n_boot, level, random_state)
+
+
+def paired_bootstrap_diff(a, b, n_boot=1000, level=0.95, random_state=None) -> BootstrapCI:
+    """Mean difference ``a - b`` of two models' per-user values, with a bootstrap interval.
+
+    ``a`` and ``b`` hold the same metric of two models for the *same* users in the same
+    order (e.g. both from ``map_at_k(..., users=split.user_index, per_user=True)``).
+    Each resample draws users with replacement and takes both models' values of the
+    drawn users, so the interval reflects how much the difference varies over users,
+    which is far narrower than comparing two separate intervals when the models agree
+    on which users are easy. An interval that excludes 0 says that the difference is
+    not a matter of which users happened to be in the test set.
+
+    Parameters
+    ----------
+    a, b : array-like of float of shape (n_users,)
+        Per-user values of the two models on the same users.
+    n_boot : int, default=1000
+        Number of resamples.
+    level : float in (0, 1), default=0.95
+        Coverage of the interval.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seed of the resampling; the same seed gives the same interval.
+
+    Returns
+    -------
+    BootstrapCI
+        ``(mean, low, high)`` of the differences ``a - b``.
+
+    Raises
+    ------
+    ValueError
+        As in :func:`bootstrap_ci`, and if ``a`` and ``b`` differ in length.
+    TypeError
+        If the values are not numbers.
+
+    Examples
+    --------
+    Model a beats model b by 0.1 on every user, so every resample agrees:
+
+    >>> b = np.linspace(0.0, 0.5, 50)
+    >>> mean, low, high = paired_bootstrap_diff(b + 0.1, b, random_state=0)
+    >>> round(mean, 6), round(low, 6), round(high, 6)
+    (0.1, 0.1, 0.1)
+    """
+    a = _check_values(a, "a")
+    b = _check_values(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(
+            f"a and b must hold one value per user for the same users, got {a.size} and "
+            f"{b.size} values."
+        )
+    return _percentile_bootstrap(a - b, n_boot, level, random_state)
+
+
+def _check_values(values, name) -> np.ndarray:
+    if sp.issparse(values):
+        raise TypeError(f"{name} must be a 1-D array of per-user values, got a sparse matrix.")
+    array = np.asarray(values)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
+                                     or array.dtype == bool):
+        raise TypeError(
+            f"{name} must be a 1-D array of numbers (per-user metric values), got dtype "
+            f"{array.dtype}."
+        )
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D array of per-user values, got shape {array.shape}."
+        )
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; a bootstrap needs at least one user's value.")
+    array = array.astype(np.float64)
+    n_nan, n_inf = _count_non_finite(array)
+    if n_nan or n_inf:
+        raise ValueError(
+            f"{name} holds {n_nan} NaN and {n_inf} inf values; drop those users first (per-user "
+            "AUC is NaN for a user without a positive or a negative), e.g. "
+            "values[np.isfinite(values)], and for two models drop the same users from both."
+        )
+    return array
+
+
+def _percentile_bootstrap(values, n_boot, level, random_state) -> BootstrapCI:
+    if not _is_int(n_boot) or n_boot < 1:
+        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}.")
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
+        raise ValueError(f"level must be a number in (0, 1), e.g. 0.95, got {level!r}.")
+    rng = check_random_state(random_state)
+    n = len(values)
+    means = np.empty(int(n_boot))
+    block = max(1, _BOOT_CELLS // n)
+    for start in range(0, int(n_boot), block):
+        size = min(block, int(n_boot) - start)
+        means[start:start + size] = values[rng.integers(0, n, size=(size, n))].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return BootstrapCI(float(values.mean()), float(low), float(high))
+
+
 # ----------------------------------------------------------------------------- shared machinery
 
 
 class _Task(NamedTuple):
     users: np.ndarray  # evaluated rows, int64
-    user_vectors: np.ndarray  # (n_eval, n_dims) float32, rows of `users`
-    item_vectors: np.ndarray  # (n_items, n_dims) float32
+    user_vectors: np.ndarray | sp.csr_matrix  # (n_eval, n_dims) float32, rows of `users`
+    item_vectors: np.ndarray | sp.csr_matrix  # (n_items, n_dims) float32
     relevant: sp.csr_matrix  # rows of `users` in interactions, canonical
     excluded: sp.csr_matrix | None  # rows of `users` in exclude, canonical
+    item_columns: sp.csr_matrix | None = None  # sparse factors only: item_vectors.T as CSR
+
+
+def _scores(task: _Task, rows) -> np.ndarray:
+    """Dense float32 scores (len(rows), n_items) of the evaluated users ``rows`` (a slice or
+    an index array into ``task.users``)."""
+    if task.item_columns is None:
+        return task.user_vectors[rows] @ task.item_vectors.T
+    return (task.user_vectors[rows] @ task.item_columns).toarray()
 
 
 def _check_sparse(matrix, name, shape=None) -> sp.csr_matrix:
@@ -875,6 +1179,9 @@ def _prepare(model, interactions, users, exclude, item_features, user_features, 
                 f"interactions and exclude share {shared} (user, item) pairs among the evaluated "
                 "users; an excluded item can never be a hit. Check your data split."
             )
+    if sp.issparse(item_vectors):
+        return _Task(users, user_vectors[users], item_vectors, relevant, excluded,
+                     item_vectors.T.tocsr())
     return _Task(users, np.ascontiguousarray(user_vectors[users]), item_vectors, relevant, excluded)
 
 
@@ -973,6 +1280,8 @@ def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
     applied exactly. Lists holding equal scores are then sorted by (decreasing score,
     item index).
     """
+    if task.item_columns is not None:
+        return _top_k_by_blocks(task, k, num_threads, chunk_size)
     from implicit.cpu.topk import topk
 
     items, queries, excluded = task.item_vectors, task.user_vectors, task.excluded
@@ -1073,12 +1382,7 @@ def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
             banned = excluded[rows]
             banned_rows = np.repeat(np.arange(len(rows)), np.diff(banned.indptr))
             scores[banned_rows, banned.indices] = -np.inf
-        cut = np.partition(scores, n_items - k, axis=1)[:, n_items - k, None]
-        above = scores > cut
-        at = scores == cut
-        room = k - above.sum(axis=1, keepdims=True)
-        chosen = above | (at & (np.cumsum(at, axis=1, dtype=np.int32) <= room))
-        ids = np.nonzero(chosen)[1].reshape(len(rows), k).astype(np.int32)
+        ids = _exact_top_k(scores, k)  # every tied user has more than k candidates: no -1
         top[rows, :k], top_scores[rows, :k] = ids, np.take_along_axis(scores, ids, axis=1)
 
     tied = np.zeros(0, dtype=np.int64)
@@ -1097,6 +1401,48 @@ def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
     if rows.size:
         ranked = np.lexsort((top[rows], -top_scores[rows]), axis=1)
         top[rows] = np.take_along_axis(top[rows], ranked, axis=1)
+    return top
+
+
+def _exact_top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """The k best items of each row of ``scores`` (excluded items at -inf), as int32 ids
+    (n_rows, k) sorted by (decreasing score, increasing index); -1 where only excluded
+    items are left.
+
+    All items above the k-th score enter the list, then the lowest-indexed of those
+    equal to it.
+    """
+    n_items = scores.shape[1]
+    cut = np.partition(scores, n_items - k, axis=1)[:, n_items - k, None]
+    above = scores > cut
+    at = scores == cut
+    room = k - above.sum(axis=1, keepdims=True)
+    chosen = above | (at & (np.cumsum(at, axis=1, dtype=np.int32) <= room))
+    ids = np.nonzero(chosen)[1].reshape(len(scores), k).astype(np.int32)
+    chosen_scores = np.take_along_axis(scores, ids, axis=1)
+    ranked = np.lexsort((ids, -chosen_scores), axis=1)
+    ids = np.take_along_axis(ids, ranked, axis=1)
+    ids[np.take_along_axis(chosen_scores, ranked, axis=1) == -np.inf] = -1
+    return ids
+
+
+def _top_k_by_blocks(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
+    """:func:`_top_k` for sparse factors: each block of users' dense scores, ranked exactly."""
+    n_eval, n_items = len(task.users), task.item_vectors.shape[0]
+    # a block holds float32 scores and a few boolean and int32 temporaries
+    chunk = _chunk_rows(chunk_size, max(1, min(_TOPK_CHUNK, _BLOCK_BYTES // (16 * n_items))))
+    top = np.empty((n_eval, k), dtype=np.int32)
+
+    def rank_block(start):
+        rows = slice(start, min(start + chunk, n_eval))
+        scores = _scores(task, rows)
+        if task.excluded is not None:
+            banned = task.excluded[rows]
+            scores[np.repeat(np.arange(len(scores)), np.diff(banned.indptr)),
+                   banned.indices] = -np.inf
+        top[rows] = _exact_top_k(scores, k)
+
+    _run(rank_block, range(0, n_eval, chunk), num_threads)
     return top
 
 

@@ -15,12 +15,16 @@ from sklearn.metrics import mean_squared_error
 from recasketch import _reference as ref
 from recasketch import metrics
 from recasketch.metrics import (
+    BootstrapCI,
     NonFiniteModelError,
     as_factors,
     auc,
+    bootstrap_ci,
     checkpoint_scores,
+    map_at_k,
     mse,
     ndcg_at_k,
+    paired_bootstrap_diff,
     precision_at_k,
     recall_at_k,
 )
@@ -31,11 +35,13 @@ from recasketch.split import train_test_split
 
 def dense_scores(factors):
     users, items = as_factors(factors)
+    if sp.issparse(users):  # the float32 scores the metrics rank
+        return (users @ items.T).toarray().astype(np.float64)
     return users.astype(np.float64) @ items.astype(np.float64).T
 
 
 def brute_ranking(scores, interactions, k, users, exclude, kind):
-    """precision / recall / ndcg per user from the dense score matrix.
+    """precision / recall / ndcg / map per user from the dense score matrix.
 
     The documented tie rule: a user's list is the candidates sorted by decreasing score,
     then increasing item index, cut at k.
@@ -52,6 +58,10 @@ def brute_ranking(scores, interactions, k, users, exclude, kind):
             out.append(hits.sum() / k)
         elif kind == "recall":
             out.append(hits.sum() / n_rel if n_rel else 0.0)
+        elif kind == "map":
+            precision_at = [hits[:r + 1].sum() / (r + 1) for r in range(len(hits))]
+            out.append(sum(p * h for p, h in zip(precision_at, hits)) / min(k, n_rel)
+                       if n_rel else 0.0)
         else:
             dcg = sum(h / np.log2(r + 2) for r, h in enumerate(hits))
             idcg = sum(1 / np.log2(r + 2) for r in range(min(k, n_rel)))
@@ -82,7 +92,23 @@ def random_case(seed, n_users, n_items, n_factors=3, density=0.3):
     return rng, factors, interactions, exclude
 
 
-RANKING = {"precision": precision_at_k, "recall": recall_at_k, "ndcg": ndcg_at_k}
+RANKING = {"precision": precision_at_k, "recall": recall_at_k, "ndcg": ndcg_at_k,
+           "map": map_at_k}
+
+
+def numpy_average_precision(scores, interactions, k, users, exclude=None):
+    """AP@k written out with numpy alone: a stable argsort of the negated scores (ties
+    to the lower item index), hits, precision at each rank, / min(k, n_relevant)."""
+    liked = interactions.toarray() != 0
+    scores = scores.copy()
+    if exclude is not None:
+        scores[exclude.toarray() != 0] = -np.inf  # ranked last; never a hit (disjoint)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    hits = np.take_along_axis(liked, top, axis=1)[users].astype(float)
+    precision_at = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
+    n_rel = liked.sum(axis=1)[users]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_rel > 0, (precision_at * hits).sum(axis=1) / np.minimum(k, n_rel), 0.0)
 
 # ----------------------------------------------------------------------------- against brute force
 
@@ -131,6 +157,54 @@ def test_ranking_metrics_equal_brute_force(seed, n_users, n_items, kind, use_exc
     mean = RANKING[kind](factors, interactions, k=k, users=users if explicit_users else None,
                          exclude=exclude)
     assert mean == pytest.approx(expected.mean(), abs=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_users=st.integers(1, 9),
+    n_items=st.integers(1, 12),
+    tied=st.booleans(),
+    use_exclude=st.booleans(),
+    chunk_size=st.sampled_from([None, 1, 3]),
+    data=st.data(),
+)
+def test_map_equals_a_numpy_argsort_implementation(seed, n_users, n_items, tied, use_exclude,
+                                                    chunk_size, data):
+    """Random small cases, half of them full of ties, any rows (repeats and rows with no
+    relevant item included), with and without excluded items."""
+    rng, factors, interactions, exclude = (tied_case if tied else random_case)(seed, n_users,
+                                                                               n_items)
+    k = data.draw(st.integers(1, n_items), label="k")
+    exclude = exclude if use_exclude else None
+    users = rng.integers(0, n_users, size=rng.integers(1, 2 * n_users + 1))
+    expected = numpy_average_precision(dense_scores(factors), interactions, k, users, exclude)
+    got = map_at_k(factors, interactions, k=k, users=users, exclude=exclude, per_user=True,
+                   num_threads=2, chunk_size=chunk_size)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert map_at_k(factors, interactions, k=k, users=users, exclude=exclude) == \
+        pytest.approx(expected.mean(), abs=1e-12)
+
+
+def test_map_by_hand():
+    # one user ranks the items 0, 1, 2, 3, 4 (scores 5 .. 1)
+    factors = (np.array([[1.0]]), np.array([[5.0], [4.0], [3.0], [2.0], [1.0]]))
+    liked = sp.csr_matrix([[0, 1, 0, 1, 1]])
+    # hits at ranks 2 and 4: (1/2 + 2/4) / min(4, 3)
+    assert map_at_k(factors, liked, k=4) == pytest.approx((1 / 2 + 2 / 4) / 3)
+    # k = 2: one hit at rank 2, divided by min(2, 3) = 2
+    assert map_at_k(factors, liked, k=2) == pytest.approx((1 / 2) / 2)
+    # removing items 0 and 2 puts the three likes on top: perfect
+    assert map_at_k(factors, liked, k=3, exclude=sp.csr_matrix([[1, 0, 1, 0, 0]])) == 1.0
+    # a listed user without likes scores 0; users=None skips them
+    two = sp.csr_matrix([[0, 1, 0, 1, 1], [0, 0, 0, 0, 0]])
+    twice = (np.ones((2, 1)), factors[1])
+    np.testing.assert_allclose(map_at_k(twice, two, k=4, users=[0, 1], per_user=True),
+                               [(1 / 2 + 2 / 4) / 3, 0.0])
+    assert map_at_k(twice, two, k=4) == pytest.approx((1 / 2 + 2 / 4) / 3)
+    # ties go to the lower index: all items tie, so the list is 0, 1, 2
+    flat = (np.array([[1.0]]), np.ones((5, 1)))
+    assert map_at_k(flat, sp.csr_matrix([[0, 0, 1, 0, 1]]), k=3) == pytest.approx((1 / 3) / 2)
 
 
 def test_top_k_pruning_on_skewed_norms_is_exact():
@@ -650,6 +724,261 @@ def test_as_factors_accepts_gpu_like_models_and_tuples(als_model):
     assert users.dtype == np.float32 and items.flags.c_contiguous and items.shape == (4, 3)
 
 
+def test_implicit_bpr_with_its_bias_column_is_scored(split):
+    """BPR keeps a column of ones in user_factors and the item biases in item_factors,
+    so the dot product is its score and the metrics need nothing special."""
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+    train, test, users = split
+    model = BayesianPersonalizedRanking(factors=7, iterations=30, random_state=0, num_threads=1)
+    model.fit(train, show_progress=False)
+    assert model.user_factors.shape[1] == model.item_factors.shape[1] == 8
+    np.testing.assert_array_equal(model.user_factors[:, -1], 1.0)
+    assert np.ptp(model.item_factors[:, -1]) > 0  # the biases vary
+    scores = dense_scores(model)
+    np.testing.assert_allclose(scores, model.user_factors.astype(np.float64)
+                               @ model.item_factors.astype(np.float64).T)
+    for kind, metric in RANKING.items():
+        expected = brute_ranking(scores, test, 5, users, train, kind)
+        np.testing.assert_allclose(metric(model, test, k=5, users=users, exclude=train,
+                                          per_user=True), expected, atol=1e-12)
+    theirs = implicit_precision_at_k(model, train, test, K=5, show_progress=False)
+    assert precision_at_k(model, test, k=5, exclude=train) == pytest.approx(theirs, abs=1e-12)
+    np.testing.assert_allclose(auc(model, test, users=users, exclude=train, per_user=True),
+                               brute_auc(scores, test, users, train), atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- sparse factors
+
+
+def sparse_factors(factors, rng):
+    """The same factors as CSR matrices, with some stored zeros, one duplicated entry
+    and unsorted rows: as_factors must canonicalise them."""
+    users, items = (sp.coo_matrix(np.asarray(a, dtype=np.float32)) for a in factors)
+    if users.nnz:
+        users = sp.coo_matrix((np.r_[users.data, 0.0], (np.r_[users.row, users.row[0]],
+                                                        np.r_[users.col, users.col[0]])),
+                              shape=users.shape)  # a duplicate adding 0
+    order = rng.permutation(items.nnz)
+    items = sp.coo_matrix((items.data[order], (items.row[order], items.col[order])),
+                          shape=items.shape)
+    return users.tocsr(), items.tocsr()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_users=st.integers(1, 9),
+    n_items=st.integers(1, 12),
+    use_exclude=st.booleans(),
+    chunk_size=st.sampled_from([None, 1, 2]),
+    data=st.data(),
+)
+def test_sparse_factors_give_the_dense_factors_numbers(seed, n_users, n_items, use_exclude,
+                                                       chunk_size, data):
+    """Small-integer factors (exact in float32, full of ties): every metric gives the
+    same numbers for the factors as arrays and as sparse matrices, and those equal the
+    brute force."""
+    rng, factors, interactions, exclude = tied_case(seed, n_users, n_items)
+    k = data.draw(st.integers(1, n_items), label="k")
+    exclude = exclude if use_exclude else None
+    sparse = sparse_factors(factors, rng)
+    users = rng.integers(0, n_users, size=rng.integers(1, 2 * n_users + 1))
+    scores = dense_scores(factors)
+    np.testing.assert_array_equal(dense_scores(sparse), scores)
+    for kind, metric in RANKING.items():
+        expected = brute_ranking(scores, interactions, k, users, exclude, kind)
+        got = metric(sparse, interactions, k=k, users=users, exclude=exclude, per_user=True,
+                     num_threads=2, chunk_size=chunk_size)
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+    np.testing.assert_allclose(
+        auc(sparse, interactions, users=users, exclude=exclude, per_user=True, chunk_size=2),
+        brute_auc(scores, interactions, users, exclude), atol=1e-12)
+    assert mse(sparse, interactions, users=users) == pytest.approx(
+        mse(factors, interactions, users=users), rel=1e-9, abs=1e-12)
+
+
+def test_sparse_factors_on_random_floats_and_mixed_kinds():
+    rng, factors, interactions, exclude = random_case(4, 30, 25)
+    sparse = sparse_factors(factors, rng)
+    mixed = (np.asarray(factors[0]), sparse[1])  # dense users, sparse items: both made sparse
+    users, items = as_factors(mixed)
+    assert sp.isspmatrix_csr(users) and sp.isspmatrix_csr(items)
+    assert users.dtype == items.dtype == np.float32 and items.has_canonical_format
+    scores = dense_scores(sparse)
+    evaluated = np.arange(30)
+    for model in (sparse, mixed):
+        for kind, metric in RANKING.items():
+            for exc in (None, exclude):
+                expected = brute_ranking(scores, interactions, 6, evaluated, exc, kind)
+                got = metric(model, interactions, k=6, users=evaluated, exclude=exc,
+                             per_user=True)
+                np.testing.assert_allclose(got, expected, atol=1e-12)
+    expected = mean_squared_error(interactions.toarray().ravel(), scores.ravel())
+    assert mse(sparse, interactions) == pytest.approx(expected, rel=1e-5)
+    got = checkpoint_scores(sparse, exclude, interactions, k=3, exclude_train="both")
+    assert got["p@k", "test"] == precision_at_k(sparse, interactions, k=3)
+    assert got["p@k", metrics.FILTERED_TEST] == precision_at_k(sparse, interactions, k=3,
+                                                               exclude=exclude)
+
+
+def test_sparse_factors_are_scored_one_block_at_a_time(monkeypatch):
+    """No score matrix larger than chunk_size users x n_items is ever built."""
+    rng, factors, interactions, exclude = random_case(1, 40, 30)
+    sparse = sparse_factors(factors, rng)
+    shapes = []
+    real = metrics._scores
+
+    def recording(task, rows):
+        out = real(task, rows)
+        shapes.append(out.shape)
+        return out
+
+    monkeypatch.setattr(metrics, "_scores", recording)
+    expected = precision_at_k(factors, interactions, k=4, exclude=exclude, per_user=True)
+    assert shapes == []  # dense factors take the pruned top-k, not blocks of scores
+    got = precision_at_k(sparse, interactions, k=4, exclude=exclude, per_user=True, chunk_size=7)
+    np.testing.assert_allclose(got, expected)
+    assert shapes and max(rows for rows, _ in shapes) <= 7 and {c for _, c in shapes} == {30}
+    assert sum(rows for rows, _ in shapes) == len(got)
+    shapes.clear()
+    auc(sparse, interactions, chunk_size=5)
+    assert shapes and max(rows for rows, _ in shapes) <= 5
+
+
+def test_sparse_factors_with_nan_are_refused():
+    users = sp.csr_matrix(np.ones((3, 2), dtype=np.float32))
+    items = sp.csr_matrix(np.array([[1.0, np.nan], [1.0, 1.0], [np.inf, 0.0]]))
+    with pytest.raises(NonFiniteModelError,
+                       match="The factor tuple's item factors hold 1 NaN and 1 inf values"):
+        precision_at_k((users, items), sp.csr_matrix(np.eye(3)), k=1)
+    with pytest.raises(NonFiniteModelError, match="beyond float32's range"):
+        precision_at_k((users, sp.csr_matrix(np.full((3, 2), 1e39))), sp.csr_matrix(np.eye(3)))
+
+
+@pytest.mark.filterwarnings("ignore::implicit.utils.ParameterWarning")
+def test_implicit_item_item_model_asks_for_the_wrapper():
+    from implicit.nearest_neighbours import CosineRecommender
+
+    likes = sp.csr_matrix(np.eye(4, 5, dtype=np.float32) + np.eye(4, 5, 1, dtype=np.float32))
+    model = CosineRecommender(K=2, num_threads=1)
+    model.fit(likes, show_progress=False)
+    with pytest.raises(TypeError, match=r"ItemKNN\.from_implicit\(model, train\)"):
+        precision_at_k(model, likes, k=1)
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_ci_contains_the_mean_and_shrinks_with_more_users():
+    rng = np.random.default_rng(0)
+    small = (rng.random(100) < 0.3).astype(float)
+    large = (rng.random(10_000) < 0.3).astype(float)
+    ci_small = bootstrap_ci(small, n_boot=500, random_state=1)
+    ci_large = bootstrap_ci(large, n_boot=500, random_state=1)
+    assert isinstance(ci_small, BootstrapCI)
+    for ci, values in ((ci_small, small), (ci_large, large)):
+        assert ci.mean == values.mean()
+        assert ci.low < ci.mean < ci.high
+    # width ~ 1 / sqrt(n): 100 times the users, about a tenth of the width
+    ratio = (ci_large.high - ci_large.low) / (ci_small.high - ci_small.low)
+    assert 0.06 < ratio < 0.15
+
+
+def test_bootstrap_ci_matches_the_normal_interval_of_a_mean():
+    values = np.random.default_rng(2).standard_normal(4000)
+    mean, low, high = bootstrap_ci(values, n_boot=2000, random_state=3)
+    half = 1.959964 * values.std(ddof=1) / np.sqrt(len(values))
+    assert low == pytest.approx(mean - half, abs=0.1 * half)
+    assert high == pytest.approx(mean + half, abs=0.1 * half)
+    # a narrower level gives a narrower interval inside it
+    _, low50, high50 = bootstrap_ci(values, n_boot=2000, level=0.5, random_state=3)
+    assert low < low50 < mean < high50 < high
+
+
+def test_bootstrap_ci_is_seeded_and_blocks_bound_memory(monkeypatch):
+    values = np.random.default_rng(4).random(300)
+    a = bootstrap_ci(values, random_state=5)
+    assert a == bootstrap_ci(values, random_state=5)
+    assert a != bootstrap_ci(values, random_state=6)
+    drawn = []
+
+    class Recording:
+        def __init__(self, rng):
+            self.rng = rng
+
+        def integers(self, *args, size, **kwargs):
+            drawn.append(size)
+            return self.rng.integers(*args, size=size, **kwargs)
+
+    monkeypatch.setattr(metrics, "check_random_state", lambda seed: Recording(
+        np.random.default_rng(seed)))
+    monkeypatch.setattr(metrics, "_BOOT_CELLS", 1000)
+    blocked = bootstrap_ci(values, n_boot=10, random_state=5)
+    assert drawn == [(3, 300), (3, 300), (3, 300), (1, 300)]  # 1000 // 300 resamples a block
+    assert blocked.low <= blocked.mean <= blocked.high
+
+
+def test_bootstrap_known_cases():
+    # constant values: every resample has the same mean
+    mean, low, high = bootstrap_ci(np.full(37, 0.3), random_state=0)
+    assert mean == pytest.approx(0.3) and low == pytest.approx(0.3) and high == pytest.approx(0.3)
+    assert high - low == pytest.approx(0.0, abs=1e-12)
+    # two users, values 0 and 1: resampled means are 0, 1/2, 1 with chances 1/4, 1/2, 1/4
+    ci = bootstrap_ci([0.0, 1.0], n_boot=4000, level=0.9, random_state=0)
+    assert (ci.mean, ci.low, ci.high) == (0.5, 0.0, 1.0)
+    ci = bootstrap_ci([0.0, 1.0], n_boot=4000, level=0.4, random_state=0)
+    assert (ci.low, ci.high) == (0.5, 0.5)
+    # one user: no spread at all
+    assert bootstrap_ci([0.7], random_state=0) == (0.7, 0.7, 0.7)
+
+
+def test_paired_bootstrap_diff():
+    rng = np.random.default_rng(7)
+    base = rng.random(500)  # users differ a lot; the models differ little
+    a = base + 0.02 + 0.05 * rng.standard_normal(500)
+    paired = paired_bootstrap_diff(a, base, random_state=1)
+    assert paired.mean == pytest.approx((a - base).mean())
+    assert paired.low < paired.mean < paired.high
+    assert paired.low > 0  # the small but consistent gain is detected
+    # it is the bootstrap of the differences, resampling the users of both together
+    assert paired == bootstrap_ci(a - base, random_state=1)
+    # comparing two separate intervals would not see the gain
+    ci_a, ci_b = bootstrap_ci(a, random_state=1), bootstrap_ci(base, random_state=2)
+    assert ci_a.low < ci_b.high
+    assert paired.high - paired.low < 0.5 * (ci_a.high - ci_a.low)
+    shifted = paired_bootstrap_diff(base + 0.25, base, random_state=0)
+    assert shifted.low == pytest.approx(0.25) and shifted.high == pytest.approx(0.25)
+    assert paired_bootstrap_diff(base, base, random_state=0) == (0.0, 0.0, 0.0)
+
+
+def test_bootstrap_guards():
+    with pytest.raises(ValueError, match="per_user_values is empty"):
+        bootstrap_ci([])
+    with pytest.raises(ValueError, match="a is empty"):
+        paired_bootstrap_diff([], [])
+    with pytest.raises(ValueError, match=r"1-D array of per-user values, got shape \(2, 2\)"):
+        bootstrap_ci(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"holds 1 NaN and 0 inf values; drop those users"):
+        bootstrap_ci([0.5, np.nan])
+    with pytest.raises(ValueError, match=r"b holds 0 NaN and 1 inf"):
+        paired_bootstrap_diff([0.5, 0.1], [np.inf, 0.2])
+    with pytest.raises(ValueError, match="same users, got 3 and 2 values"):
+        paired_bootstrap_diff([1, 2, 3], [1, 2])
+    with pytest.raises(TypeError, match="1-D array of numbers"):
+        bootstrap_ci(["a", "b"])
+    with pytest.raises(TypeError, match="got a sparse matrix"):
+        bootstrap_ci(sp.csr_matrix(np.ones((1, 3))))
+    for n_boot in (0, 2.5, True):
+        with pytest.raises(ValueError, match="n_boot must be an integer >= 1"):
+            bootstrap_ci([1.0, 2.0], n_boot=n_boot)
+    for level in (0, 1, 95, "0.95"):
+        with pytest.raises(ValueError, match=r"level must be a number in \(0, 1\)"):
+            bootstrap_ci([1.0, 2.0], level=level)
+    with pytest.raises(ValueError, match="random_state must be"):
+        bootstrap_ci([1.0, 2.0], random_state="seed")
+
+
 # ----------------------------------------------------------------------------- guards
 
 
@@ -662,7 +991,7 @@ def test_guards(split, als_model):
         precision_at_k(factors, sp.coo_array(np.ones(40)))
     with pytest.raises(ValueError, match=r"exclude has shape \(60, 39\)"):
         precision_at_k(factors, test, exclude=train[:, :39])
-    for metric in (precision_at_k, recall_at_k, ndcg_at_k):
+    for metric in (precision_at_k, recall_at_k, ndcg_at_k, map_at_k):
         with pytest.raises(ValueError, match="The 'k' must be >= 1"):
             metric(factors, test, k=0)
     with pytest.raises(ValueError, match=r"The 'k' must be <= the number of items \(40\)"):
@@ -716,6 +1045,7 @@ def every_metric(model, interactions, **kwargs):
         lambda: precision_at_k(model, interactions, k=2, **kwargs),
         lambda: recall_at_k(model, interactions, k=2, **kwargs),
         lambda: ndcg_at_k(model, interactions, k=2, **kwargs),
+        lambda: map_at_k(model, interactions, k=2, **kwargs),
         lambda: auc(model, interactions, **kwargs),
         lambda: mse(model, interactions, **kwargs),
         lambda: checkpoint_scores(model, interactions, interactions, k=2, **kwargs),

@@ -79,7 +79,7 @@ def test_guards_name_the_numbers():
         train_test_split(likes.toarray(), 1, 0.2)
 
 
-# ----------------------------------------------------------------------------- train / validation / test
+# ------------------------------------------------------------------------ train, validation, test
 
 
 @settings(max_examples=60, deadline=None)
