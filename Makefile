@@ -15,6 +15,8 @@ DATA ?= synthetic-full
 BUDGET ?= full
 ## Calls for `make bench-search`
 CALLS ?= 30
+## Calls of the calibration search for `make calibrate` (resumes from data/calibration/search.jsonl)
+CALIBRATION_CALLS ?= 16
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 # One BLAS thread per process: implicit's ALS is multithreaded itself and warns otherwise.
@@ -22,7 +24,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help venv test run notebooks data sample synthetic-full results bench bench-grid bench-search html lock clean
+.PHONY: help venv test run notebooks data sample synthetic-full results bench bench-grid bench-search html lock clean calibrate
 
 help: ## Show this list of targets
 	@echo "recasketch — make targets:"
@@ -68,6 +70,9 @@ results: $(STAMP) ## Execute the notebooks at BUDGET on DATA=..., into data/resu
 		$(MAKE) synthetic-full; fi
 	RECASKETCH_DATA=$(DATA) RECASKETCH_BUDGET=$(BUDGET) $(PY) -m recasketch.execute \
 		--out data/results/$(notdir $(patsubst %/,%,$(DATA))) $(NOTEBOOKS)
+
+calibrate: $(STAMP) ## Fit the synthetic full preset to the posts' figures; writes data/calibration/ (resumes its search log)
+	$(PY) -m recasketch.calibration --calls $(CALIBRATION_CALLS) --seeds 0 1 2
 
 bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods (full preset)
 	$(PY) -m recasketch.bench

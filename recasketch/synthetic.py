@@ -5,18 +5,28 @@ redistributable, so tests, CI and the committed sample run on data made here. Th
 generator plants structure a recommender can learn and a notebook can check:
 
 * **Topics** shared by users and models (``characters``, ``cars``, ``cultural heritage``,
-  ``low poly``, ... and a ``tiltbrush`` topic), of uneven sizes. Each model has one topic;
-  each user likes one to a few topics, with weights.
+  ``low poly``, ... and a ``tiltbrush`` topic), of uneven sizes. Each model has one
+  topic (its ground truth); each user likes one to a few topics, with weights.
+* **Niches** nest inside topics: each topic is cut into niches of about ``niche_size``
+  models (a kind of sketch, an era of cars), and a user follows ``user_niches`` niches
+  in each of the user's topics. Some models (``second_topic_share``) also belong to a
+  second topic and one of its niches, so tastes overlap. Niches make the taste space
+  far richer than the topics alone: a few components capture the topics, not the
+  niches.
 * **Likes.** A user's number of likes is heavy-tailed (most users are casual and fall
   below the 5-like threshold). Each like comes, with probability ``topic_share``, from
-  one of the user's topics (topic picked by the user's weights, model picked in
-  proportion to its popularity within the topic); otherwise it is noise drawn from the
-  global popularity. Popularity is log-normal, so a few models take most likes.
-  Repeated (user, model) draws are collapsed and ``n_duplicates`` exact duplicate rows
-  are planted, as in the crawl.
+  the user's tastes: a topic is picked by the user's weights, then with probability
+  ``niche_share`` one of the user's niches in it, and a model in proportion to its
+  popularity within that niche (or within the whole topic). Otherwise the like is
+  taste-free, drawn from the global popularity. Popularity is log-normal, so a few
+  models take most likes. Repeated (user, model) draws are collapsed and
+  ``n_duplicates`` exact duplicate rows are planted, as in the crawl.
 * **Features.** Zero to two Sketchfab categories per model (mostly its topic's), and
-  tags: the topic's own tags, tags common to all topics (``blender``, ``lowpoly``, ...)
-  and a long tail of rare tags. Every ``tiltbrush`` model carries the tag ``tiltbrush``.
+  tags: topic tags, tags common to all topics (``blender``, ``lowpoly``, ...) and a long
+  tail of rare tags. A topic tag names the model's own topic only with probability
+  ``tag_fidelity`` (otherwise another topic's), tags say nothing of niches, and a share
+  ``untagged_share`` of models has no tags at all: tags are a noisy, coarse view of
+  taste. Every ``tiltbrush`` model carries the tag ``tiltbrush``, and no other does.
 * **Names and ids.** Readable model names built from the topic's word lists (a few hold
   ``|``, quotes or backslashes, and one is ``NA``, to exercise the readers) and
   32-character lowercase hex ids.
@@ -24,8 +34,10 @@ generator plants structure a recommender can learn and a notebook can check:
 :func:`make_sketchfab_like` returns the frames and the truth; :func:`write_dataset`
 writes the two psv files and ``ground_truth.psv``; :func:`dataset_stats` measures what
 the posts report. ``preset="full"`` matches the posts' raw and thresholded statistics
-(see :data:`REFERENCE_STATS`) and is about as hard for ALS as the real data;
-``preset="sample"`` is the small committed ``data/sample``.
+(see :data:`REFERENCE_STATS`), and its structure (niches, overlap, tag noise) is fitted
+by :mod:`recasketch.calibration` so that ALS, WARP and WARP with tags score near the
+posts' figures at the posts' settings (``make calibrate``; the report is in
+``data/calibration/``). ``preset="sample"`` is the small committed ``data/sample``.
 
 Command line::
 
@@ -314,11 +326,23 @@ class Preset:
         Probability that a like comes from one of the user's topics; the rest is noise
         drawn from the global popularity.
     extra_topics_mean : float
-        Users like ``1 + Poisson(extra_topics_mean)`` topics (at most 4).
+        Users like ``1 + Poisson(extra_topics_mean)`` topics (at most 8).
     topic_concentration : float
         Dirichlet concentration of a user's weights over its topics.
     topic_size_sigma : float
         Log-normal jitter of the topic sizes around :data:`TOPICS`' weights.
+    niche_size : float
+        Mean number of models per niche: each topic is cut into
+        ``round(models in topic / niche_size)`` niches (at least one), narrower tastes
+        within it (the kind of ``tiltbrush`` sketch, the era of ``cars``).
+    niche_share : float
+        Share of a user's on-topic likes that go to the user's own niches of that topic;
+        the rest are drawn from the whole topic.
+    user_niches : int
+        Niches a user follows in each of the user's topics.
+    second_topic_share : float
+        Share of models that also belong to a second topic (and one of its niches): they
+        can be drawn from either, so tastes overlap.
     category_probs : tuple of float
         Probabilities of 0, 1 and 2 categories on a model.
     own_category_prob : float
@@ -339,6 +363,12 @@ class Preset:
         feature key lower-cases them.
     n_duplicates : int
         Exact duplicate rows planted in the likes file.
+    tag_fidelity : float
+        Probability that a topic-tag draw takes the model's own topic's tags; otherwise
+        it takes another topic's (picked by topic size): a ``dragon`` on a car.
+    untagged_share : float
+        Share of models whose uploader wrote no tags at all; the others carry
+        ``tags_mean / (1 - untagged_share)`` tag draws on average, so the total is kept.
     """
 
     n_users: int
@@ -352,6 +382,10 @@ class Preset:
     extra_topics_mean: float
     topic_concentration: float
     topic_size_sigma: float
+    niche_size: float
+    niche_share: float
+    user_niches: int
+    second_topic_share: float
     category_probs: tuple
     own_category_prob: float
     tags_mean: float
@@ -362,6 +396,8 @@ class Preset:
     tail_offset: float
     tag_case_share: float
     n_duplicates: int
+    tag_fidelity: float = 1.0
+    untagged_share: float = 0.0
 
 
 # The sample's parameters; the full preset differs from them only where it says.
@@ -377,6 +413,10 @@ _SAMPLE = Preset(
     extra_topics_mean=0.6,
     topic_concentration=1.0,
     topic_size_sigma=0.3,
+    niche_size=15.0,
+    niche_share=0.5,
+    user_niches=2,
+    second_topic_share=0.2,
     category_probs=(0.08, 0.77, 0.15),
     own_category_prob=0.85,
     tags_mean=5.8,
@@ -472,7 +512,9 @@ class SyntheticData(NamedTuple):
     preset: str
 
 
-def _get_preset(preset: str) -> Preset:
+def _get_preset(preset) -> Preset:
+    if isinstance(preset, Preset):
+        return preset
     try:
         return PRESETS[preset]
     except (KeyError, TypeError):
@@ -600,22 +642,46 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
     topic_w = topic_w * rng.lognormal(0.0, p.topic_size_sigma, n_topics)
     topic_w /= topic_w.sum()
 
-    # Models: a topic and a log-normal popularity each; sorted by topic so that each
-    # topic's models are one contiguous block of the cumulative popularity.
+    # Models: a topic and a log-normal popularity each, sorted by topic; within its topic
+    # a niche. Some models also join a second topic and one of its niches.
     model_topic = np.sort(rng.choice(n_topics, size=p.n_models, p=topic_w))
     popularity = p.popularity_floor + np.exp(
         p.popularity_sigma * _stratified_normal(p.n_models, rng))
-    cum_pop = np.cumsum(popularity)
-    block_end = np.searchsorted(model_topic, np.arange(n_topics), side="right")
-    block_start = np.concatenate([[0], block_end[:-1]])
-    cum_lo = np.where(block_start > 0, cum_pop[np.maximum(block_start - 1, 0)], 0.0)
-    cum_hi = np.where(block_end > 0, cum_pop[np.maximum(block_end - 1, 0)], 0.0)
+    per_topic = np.bincount(model_topic, minlength=n_topics)
+    n_niches = np.maximum(1, np.round(per_topic / p.niche_size)).astype(np.int64)
+    niche_start = np.concatenate([[0], np.cumsum(n_niches)[:-1]])
+    model_niche = niche_start[model_topic] + (
+        rng.random(p.n_models) * n_niches[model_topic]).astype(np.int64)
+    second = np.flatnonzero(rng.random(p.n_models) < p.second_topic_share)
+    second_topic = rng.choice(n_topics, size=len(second), p=topic_w)
+    second_niche = niche_start[second_topic] + (
+        rng.random(len(second)) * n_niches[second_topic]).astype(np.int64)
 
-    # Users: 1 + Poisson topics (at most 4) drawn without replacement in proportion to
+    # Draws pick an "entry" (a model's membership of a niche) in proportion to the
+    # model's popularity; entries sorted by niche make every niche, and every topic,
+    # one contiguous block of the cumulative popularity.
+    entry_model = np.concatenate([np.arange(p.n_models), second])
+    entry_niche = np.concatenate([model_niche, second_niche])
+    order = np.argsort(entry_niche, kind="stable")
+    entry_model, entry_niche = entry_model[order], entry_niche[order]
+    cum_pop = np.cumsum(popularity[entry_model])
+    entry_topic = np.searchsorted(niche_start, entry_niche, side="right") - 1
+
+    def block_bounds(keys, n_keys):
+        end = np.searchsorted(keys, np.arange(n_keys), side="right")
+        start = np.searchsorted(keys, np.arange(n_keys), side="left")
+        lo = np.where(start > 0, cum_pop[np.maximum(start - 1, 0)], 0.0)
+        hi = np.where(end > 0, cum_pop[np.maximum(end - 1, 0)], 0.0)
+        return lo, hi, end > start
+
+    cum_lo, cum_hi, has_models = block_bounds(entry_topic, n_topics)
+    niche_lo, niche_hi, niche_used = block_bounds(entry_niche, int(n_niches.sum()))
+
+    # Users: 1 + Poisson topics (at most 8) drawn without replacement in proportion to
     # the topic sizes (Gumbel top-k), Dirichlet weights rounded to 3 decimals. A topic
-    # that drew no model (possible in a small preset) is nobody's interest.
-    has_models = block_end > block_start
-    max_k = min(4, int(has_models.sum()))
+    # that drew no model (possible in a small preset) is nobody's interest. In each of
+    # its topics a user follows ``user_niches`` niches (uniformly, with repeats).
+    max_k = min(8, int(has_models.sum()))
     k_user = np.minimum(1 + rng.poisson(p.extra_topics_mean, p.n_users), max_k)
     with np.errstate(divide="ignore"):
         log_w = np.log(np.where(has_models, topic_w, 0.0))
@@ -627,8 +693,13 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
     user_w = np.where(slot_used & (user_w == 0), 0.001, user_w)
     cum_w = np.cumsum(user_w, axis=1)
     cum_w /= cum_w[:, -1:]
+    n_user_niches = max(1, int(p.user_niches))
+    user_niche = niche_start[user_topic][:, :, None] + (
+        rng.random((p.n_users, max_k, n_user_niches)) * n_niches[user_topic][:, :, None]
+    ).astype(np.int64)
 
-    # Likes: heavy-tailed activity; each draw from the user's topics or global noise.
+    # Likes: heavy-tailed activity; each draw from one of the user's niches, from one
+    # of the user's topics at large, or global noise (popularity regardless of taste).
     activity = 1 + np.floor(
         p.activity_median * np.exp(p.activity_sigma * _stratified_normal(p.n_users, rng)))
     activity = np.minimum(activity, p.max_activity).astype(np.int64)
@@ -638,10 +709,14 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
     slot = (rng.random(n_draws)[:, None] > cum_w[draw_user]).sum(axis=1)
     slot = np.minimum(slot, k_user[draw_user] - 1)
     draw_topic = user_topic[draw_user, slot]
+    draw_niche = user_niche[draw_user, slot, rng.integers(0, n_user_niches, size=n_draws)]
+    in_niche = (rng.random(n_draws) < p.niche_share) & niche_used[draw_niche]
     u = rng.random(n_draws)
-    lo, hi = cum_lo[draw_topic], cum_hi[draw_topic]
+    lo = np.where(in_niche, niche_lo[draw_niche], cum_lo[draw_topic])
+    hi = np.where(in_niche, niche_hi[draw_niche], cum_hi[draw_topic])
     target = np.where(from_topic, lo + u * (hi - lo), u * cum_pop[-1])
-    draw_model = np.minimum(np.searchsorted(cum_pop, target, side="right"), p.n_models - 1)
+    draw_entry = np.minimum(np.searchsorted(cum_pop, target, side="right"), len(cum_pop) - 1)
+    draw_model = entry_model[draw_entry]
 
     pairs = np.unique(draw_user * np.int64(p.n_models) + draw_model)
     like_user, like_model = pairs // p.n_models, pairs % p.n_models
@@ -693,7 +768,7 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
         model_topics=model_topics,
         user_topics=user_topics,
         topics=tuple(t.name for t in TOPICS),
-        preset=preset,
+        preset=preset if isinstance(preset, str) else "custom",
     )
 
 
@@ -716,9 +791,11 @@ def _make_features(models, model_topic, model_ids, p: Preset, rng) -> pd.DataFra
 
     # Tags: an overdispersed count per model; each draw from the topic's tags (Zipf
     # within the topic), the common tags (Zipf) or the long tail (Zipf, rarer).
+    # Some uploaders write no tags; the rest write more, keeping the mean.
     shape = 1.5
-    n_tag = rng.negative_binomial(shape, shape / (shape + p.tags_mean), size=n)
-    n_tag = np.minimum(n_tag, 40)
+    tagged_mean = p.tags_mean / (1.0 - p.untagged_share)
+    n_tag = rng.negative_binomial(shape, shape / (shape + tagged_mean), size=n)
+    n_tag = np.where(rng.random(n) < p.untagged_share, 0, np.minimum(n_tag, 40))
     tag_model = np.repeat(np.arange(n), n_tag)
     m = len(tag_model)
     source = rng.random(m)
@@ -736,8 +813,13 @@ def _make_features(models, model_topic, model_ids, p: Preset, rng) -> pd.DataFra
     is_topic = source < p.topic_tag_share
     is_common = ~is_topic & (source < p.topic_tag_share + p.common_tag_share)
     is_tail = ~is_topic & ~is_common
+    # A topic-tag draw names the model's own topic with probability tag_fidelity,
+    # otherwise another topic (by size): tags shared across topics.
+    topic_w = np.array([t.weight for t in TOPICS])
+    tag_topic = np.where(rng.random(m) < p.tag_fidelity, topic_of[tag_model],
+                         rng.choice(len(TOPICS), size=m, p=topic_w / topic_w.sum()))
     for t, tags in enumerate(topic_tags):
-        rows = np.flatnonzero(is_topic & (topic_of[tag_model] == t))
+        rows = np.flatnonzero(is_topic & (tag_topic == t))
         values[rows] = _pick(tags, zipf_index(u[rows], len(tags), 0.8))
     values[is_common] = _pick(COMMON_TAGS, zipf_index(u[is_common], len(COMMON_TAGS), 0.9))
     values[is_tail] = tail[zipf_index(u[is_tail], len(tail), p.tail_exponent, p.tail_offset)]

@@ -1,0 +1,203 @@
+"""Evaluation with uncertainty: many models, many metrics, both protocols, bootstrap CIs.
+
+Notebook 04 compares models the way a reader can cite: each one scored on the same
+held-out likes of the same users, in both protocols (the posts' "rank every model" and
+the train-filtered one), with a 95 % percentile-bootstrap interval over users for each
+figure, and hyper-parameters chosen on a validation split rather than on the test likes.
+
+* :func:`score_with_ci` — one model, every metric of :data:`METRICS`, both protocols.
+* :func:`evaluate` — a table of models (:class:`Fitted`) with their intervals.
+* :func:`select_on_validation` — from one grid of fitted configurations scored on
+  validation and on test: the configuration chosen on validation, reported on test,
+  beside the one the posts would have chosen (the best test score), and the optimism.
+* :func:`clear_difference` — "no clear difference" unless two intervals are disjoint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import metrics
+
+__all__ = [
+    "METRICS",
+    "PROTOCOLS",
+    "Fitted",
+    "clear_difference",
+    "evaluate",
+    "fit_timed",
+    "score_with_ci",
+    "select_on_validation",
+]
+
+#: Metric label -> (function of :mod:`recasketch.metrics`, cut-off or None).
+METRICS = {
+    "p@5": (metrics.precision_at_k, 5),
+    "recall@10": (metrics.recall_at_k, 10),
+    "nDCG@10": (metrics.ndcg_at_k, 10),
+    "MAP@10": (metrics.map_at_k, 10),
+    "AUC": (metrics.auc, None),
+}
+#: The two protocols: the posts' (every model ranked) and train likes removed.
+PROTOCOLS = ("all models ranked (post)", "train likes removed")
+
+
+class Fitted(NamedTuple):
+    """A fitted model, the item features it scores with, and its fit seconds."""
+
+    model: object
+    item_features: object = None
+    seconds: float = float("nan")
+
+
+def fit_timed(make: Callable[[], object], fit: Callable[[object], object], item_features=None) -> Fitted:
+    """Build a model with ``make()``, fit it with ``fit(model)`` and time the fit.
+
+    Examples
+    --------
+    >>> from recasketch.baselines import Popularity
+    >>> train = sp.csr_matrix(np.eye(3, dtype=np.float32))
+    >>> fitted = fit_timed(Popularity, lambda m: m.fit(train))
+    >>> fitted.seconds >= 0
+    True
+    """
+    model = make()
+    start = time.perf_counter()
+    fit(model)
+    return Fitted(model, item_features, time.perf_counter() - start)
+
+
+def score_with_ci(model, test, users, exclude=None, item_features=None, metric_names=None,
+                  n_boot: int = 1000, level: float = 0.95, random_state=0, num_threads: int = 0) -> pd.DataFrame:
+    """Every metric of ``model`` on ``test`` in both protocols, with bootstrap intervals.
+
+    Parameters
+    ----------
+    model : any model :mod:`recasketch.metrics` scores
+    test : scipy.sparse matrix of shape (n_users, n_items)
+        The held-out likes.
+    users : array-like of int
+        The evaluated users (the split's ``user_index``).
+    exclude : scipy.sparse matrix, default=None
+        The likes to remove in the filtered protocol (the training likes); ``None``
+        scores the posts' protocol only.
+    item_features : scipy.sparse matrix, default=None
+        For LightFM models fitted with item features.
+    metric_names : list of str, default=None
+        Keys of :data:`METRICS`; ``None`` scores them all.
+    n_boot, level, random_state
+        Passed to :func:`recasketch.metrics.bootstrap_ci`; the same seed resamples the
+        same users for every model, so intervals are comparable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``protocol``, ``metric``, ``mean``, ``low``, ``high``, ``users``. Users
+        for whom a metric is undefined (AUC with no negative) are left out of its mean.
+    """
+    names = list(METRICS) if metric_names is None else list(metric_names)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ValueError(f"Unknown metrics {unknown}; choose from {list(METRICS)}.")
+    protocols = [(PROTOCOLS[0], None)] + ([(PROTOCOLS[1], exclude)] if exclude is not None else [])
+    rows = []
+    for protocol, excluded in protocols:
+        for name in names:
+            fn, k = METRICS[name]
+            kwargs = dict(users=users, exclude=excluded, item_features=item_features, per_user=True,
+                          num_threads=num_threads)
+            values = fn(model, test, k, **kwargs) if k is not None else fn(model, test, **kwargs)
+            values = np.asarray(values, dtype=float)
+            values = values[np.isfinite(values)]
+            ci = metrics.bootstrap_ci(values, n_boot=n_boot, level=level, random_state=random_state)
+            rows.append({"protocol": protocol, "metric": name, "mean": ci.mean, "low": ci.low,
+                         "high": ci.high, "users": len(values)})
+    return pd.DataFrame(rows)
+
+
+def evaluate(models: Mapping[str, Fitted], test, users, exclude=None, metric_names=None,
+             n_boot: int = 1000, level: float = 0.95, random_state=0, num_threads: int = 0) -> pd.DataFrame:
+    """:func:`score_with_ci` for each model, in one long table with ``model`` and ``fit s``.
+
+    Examples
+    --------
+    >>> from recasketch.baselines import Popularity
+    >>> train = sp.csr_matrix(np.tile(np.eye(3, 6, dtype=np.float32), (2, 1)))
+    >>> test = sp.csr_matrix(np.tile(np.eye(3, 6, 3, dtype=np.float32), (2, 1)))
+    >>> table = evaluate({"popularity": fit_timed(Popularity, lambda m: m.fit(train))}, test,
+    ...                  [0, 1, 2, 3, 4, 5], exclude=train, metric_names=["p@5"], n_boot=50)
+    >>> table[["model", "protocol", "metric"]].values.tolist()
+    [['popularity', 'all models ranked (post)', 'p@5'], ['popularity', 'train likes removed', 'p@5']]
+    """
+    frames = []
+    for name, fitted in models.items():
+        if not isinstance(fitted, Fitted):
+            raise TypeError(f"models[{name!r}] must be a Fitted(model, item_features, seconds), "
+                            f"got {type(fitted).__name__}.")
+        table = score_with_ci(fitted.model, test, users, exclude, fitted.item_features, metric_names,
+                              n_boot, level, random_state, num_threads)
+        frames.append(table.assign(model=name, **{"fit s": fitted.seconds}))
+    if not frames:
+        raise ValueError("models is empty.")
+    out = pd.concat(frames, ignore_index=True)
+    return out[["model", "protocol", "metric", "mean", "low", "high", "users", "fit s"]]
+
+
+def select_on_validation(scores: pd.DataFrame, params: list[str], validation: str = "validation",
+                         test: str = "test") -> pd.DataFrame:
+    """The configuration chosen on validation, beside the one chosen on test.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per configuration (and epoch, if any), with the parameter columns
+        ``params`` and a validation and a test score.
+    params : list of str
+        The columns that name a configuration (include ``"epoch"`` for learning curves).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Two rows, ``"chosen on validation"`` and ``"chosen on test (the posts)"``, with the
+        parameters, the validation and test scores; ``attrs["optimism"]`` holds the test
+        score chosen on test minus the one chosen on validation (>= 0).
+
+    Examples
+    --------
+    >>> grid = pd.DataFrame({"factors": [10, 20, 40], "validation": [0.10, 0.12, 0.11],
+    ...                      "test": [0.09, 0.10, 0.13]})
+    >>> picked = select_on_validation(grid, ["factors"])
+    >>> [int(f) for f in picked["factors"]], round(picked.attrs["optimism"], 2)
+    ([20, 40], 0.03)
+    """
+    missing = [c for c in [*params, validation, test] if c not in scores.columns]
+    if missing:
+        raise ValueError(f"scores lacks columns {missing}.")
+    ok = scores.dropna(subset=[validation, test])
+    if ok.empty:
+        raise ValueError("No configuration has both a validation and a test score.")
+    on_val = ok.loc[ok[validation].idxmax()]
+    on_test = ok.loc[ok[test].idxmax()]
+    out = pd.DataFrame([on_val[[*params, validation, test]], on_test[[*params, validation, test]]],
+                       index=["chosen on validation", "chosen on test (the posts)"])
+    out.attrs["optimism"] = float(on_test[test] - on_val[test])
+    return out
+
+
+def clear_difference(a: Mapping, b: Mapping) -> bool:
+    """Whether two intervals (mappings with ``low`` and ``high``) are disjoint.
+
+    Examples
+    --------
+    >>> clear_difference({"low": 0.1, "high": 0.2}, {"low": 0.25, "high": 0.3})
+    True
+    >>> clear_difference({"low": 0.1, "high": 0.2}, {"low": 0.15, "high": 0.3})
+    False
+    """
+    return bool(a["high"] < b["low"] or b["high"] < a["low"])
