@@ -1,0 +1,525 @@
+"""Three ways to spend the same wall time tuning WARP, compared call by call.
+
+Post 2 tuned LightFM's WARP with ``forest_minimize`` over ``epochs``, ``learning_rate``,
+``no_components`` and ``alpha``: every call trains a model from scratch for the epochs
+it drew, so a point at 200 epochs costs as much as twenty at 10. This module runs three
+strategies on the same space, split and seed, each until a wall-time budget is spent,
+and records every call with the seconds elapsed since the strategy began:
+
+``"forest"`` (:func:`forest_search`)
+    The post's: ``forest_minimize`` with ``epochs`` a search dimension, run through
+    :func:`recasketch.tuning.resumable_search`.
+``"learning curve"`` (:func:`learning_curve_search`)
+    ``forest_minimize`` over the space *without* ``epochs``. Each point is trained once,
+    ``step`` epochs at a time with ``fit_partial`` up to ``max_epochs``, scored on the
+    validation likes at every checkpoint and stopped early when the score has not
+    improved for ``patience`` checkpoints; the call's value is its best checkpoint.
+``"random"`` (:func:`random_search`)
+    Uniform random points over the full space, as ``dummy_minimize`` draws them.
+
+:func:`compare_strategies` runs them one after the other and stacks their calls;
+:func:`best_so_far_curve` turns the calls into the step function to plot (best
+validation p@k so far against elapsed seconds).
+
+A call whose fit diverges (LightFM's ``ValueError("Not all estimated parameters are
+finite")``, factors whose scores would overflow float32, or non-finite scores) is
+recorded with status ``"failed"`` and the worst value, and the search goes on. With
+``num_threads=1`` every strategy is deterministic given ``random_state``: the same
+points, epochs and values, only the seconds differ.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from typing import Mapping, NamedTuple
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from . import metrics, tuning
+from ._utils import check_random_state, seed_from
+
+__all__ = [
+    "CALL_COLUMNS",
+    "STRATEGIES",
+    "best_so_far_curve",
+    "compare_strategies",
+    "forest_search",
+    "learning_curve_search",
+    "random_search",
+]
+
+#: The columns of a calls frame, with one column per searched parameter (all but
+#: ``epochs``) between ``call`` and ``epochs_used``.
+CALL_COLUMNS = ("strategy", "call", "epochs_used", "epochs_trained", "value", "seconds", "elapsed",
+                "best_so_far", "status", "reason")
+
+#: A ceiling on calls for a search bounded by time only (skopt needs a number of calls).
+_UNBOUNDED_CALLS = 10**6
+
+
+# --------------------------------------------------------------------- one call
+
+
+class _Call(NamedTuple):
+    """What one call of a strategy gives, before it is timed and numbered."""
+
+    value: float
+    epochs_used: int | None
+    epochs_trained: int
+    reason: str | None = None
+
+
+class _Objective(tuning.LightFMObjective):
+    """:class:`recasketch.tuning.LightFMObjective` scoring one protocol only, with checkpoints.
+
+    The parent builds the model for a point (``LightFM(loss, random_state,
+    **post_lightfm_params(point))``) and trains it for ``point["epochs"]``; here a call
+    scores only the p@k the search maximises, so that no strategy pays for a score it
+    does not use, and :meth:`curve` trains a point a few epochs at a time instead.
+    """
+
+    def __init__(self, train, validation, users=None, k=5, item_features=None, loss="warp",
+                 num_threads=1, random_state=2016, exclude_train=False):
+        super().__init__(train, validation, users=users, k=k, item_features=item_features,
+                         loss=loss, num_threads=num_threads, random_state=random_state)
+        self.exclude = self.train.tocsr() if exclude_train else None
+
+    def score(self, model) -> float:
+        """Validation p@k of a fitted ``model``; raises FitFailed where it means nothing."""
+        try:
+            user_vectors, item_vectors = metrics.as_factors(model, item_features=self.item_features)
+            bound = (float(np.linalg.norm(user_vectors.astype(np.float64), axis=1).max())
+                     * float(np.linalg.norm(item_vectors.astype(np.float64), axis=1).max()))
+            if not bound < float(np.finfo(np.float32).max):
+                raise tuning.FitFailed(
+                    f"the fit diverged: its scores can reach {bound:.3g}, beyond float32's range, "
+                    "so they would overflow and rank nothing"
+                )
+            value = metrics.precision_at_k(model, self.test, self.k, users=self.users,
+                                           exclude=self.exclude, item_features=self.item_features,
+                                           num_threads=self.num_threads)
+        except metrics.NonFiniteModelError as err:
+            raise tuning.FitFailed(str(err)) from None
+        if not np.isfinite(value):
+            raise tuning.FitFailed(f"non-finite p@{self.k} {value}")
+        return float(value)
+
+    def full_fit(self, point: Mapping) -> _Call:
+        """Train ``point["epochs"]`` epochs from scratch and score once (strategies a and c)."""
+        epochs = int(point["epochs"])
+        return _Call(self.score(self.fit(point)), epochs, epochs)
+
+    def curve(self, point: Mapping, checkpoints: list[int], patience: int) -> _Call:
+        """Train ``point`` up to each checkpoint in turn, keeping the best (strategy b).
+
+        Stops after ``patience`` checkpoints in a row without a strictly higher score,
+        or at the last one. A fit that diverges before any checkpoint was scored raises
+        FitFailed; one that diverges later keeps its best checkpoint and says so.
+        """
+        model = self.model(point)
+        best_value, best_epoch, done, since_best = -np.inf, None, 0, 0
+        for epoch in checkpoints:
+            try:
+                tuning.train_more(model, self.train, epoch - done, item_features=self.item_features,
+                                  num_threads=self.num_threads)
+                value = self.score(model)
+            except (ValueError, tuning.FitFailed) as err:
+                if isinstance(err, ValueError) and "finite" not in str(err):
+                    raise
+                reason = f"at epoch {epoch}: {err}"
+                if best_epoch is None:
+                    failed = tuning.FitFailed(reason)
+                    failed.epochs_trained = epoch
+                    raise failed from None
+                return _Call(best_value, best_epoch, epoch,
+                             f"diverged {reason}; the best checkpoint before it is kept")
+            done = epoch
+            if value > best_value:
+                best_value, best_epoch, since_best = value, epoch, 0
+            else:
+                since_best += 1
+                if since_best >= patience:
+                    break
+        return _Call(best_value, best_epoch, done)
+
+
+class _Recorder:
+    """The objective handed to ``resumable_search``: runs one call, times and records it."""
+
+    def __init__(self, strategy, run, names, start, bar, time_budget_s):
+        self.strategy = strategy
+        self.time_budget_s = time_budget_s
+        self.run = run
+        self.names = names
+        self.start = start
+        self.bar = bar
+        self.rows = []
+        self.best = np.nan
+
+    def __call__(self, point: Mapping) -> dict:
+        began = time.perf_counter()
+        try:
+            call = self.run(point)
+            status = "ok"
+        except tuning.FitFailed as err:
+            trained = getattr(err, "epochs_trained", point.get("epochs"))
+            call = _Call(-tuning.WORST_VALUE + 0.0, None, trained, str(err))
+            status = "failed"
+        end = time.perf_counter()
+        if status == "ok" and not call.value <= self.best:
+            self.best = call.value
+        self.rows.append({
+            "strategy": self.strategy, "call": len(self.rows), **{n: point[n] for n in self.names},
+            "epochs_used": call.epochs_used, "epochs_trained": call.epochs_trained,
+            "value": call.value, "seconds": end - began, "elapsed": end - self.start,
+            "best_so_far": self.best, "status": status, "reason": call.reason,
+        })
+        if self.time_budget_s is None:
+            self.bar.update(1)
+        else:  # the bar counts seconds of the budget
+            self.bar.update(max(min(end - self.start, self.time_budget_s) - self.bar.n, 0))
+        self.bar.set_postfix_str(f"best {self.best:.4f}", refresh=False)
+        if status == "failed":
+            raise tuning.FitFailed(call.reason)
+        return {"p@k": call.value}
+
+    def frame(self) -> pd.DataFrame:
+        columns = ["strategy", "call", *self.names, *CALL_COLUMNS[2:]]
+        calls = pd.DataFrame(self.rows, columns=columns)
+        return calls.astype({"call": "int64", "epochs_used": "Int64", "epochs_trained": "Int64",
+                             "value": "float64", "best_so_far": "float64"})
+
+
+# --------------------------------------------------------------------- driver
+
+
+def _check_budget(time_budget_s, max_calls):
+    if time_budget_s is None and max_calls is None:
+        raise ValueError(
+            "Give time_budget_s (seconds) or max_calls (or both), or the search never stops."
+        )
+    if time_budget_s is not None and (isinstance(time_budget_s, bool)
+                                      or not isinstance(time_budget_s, numbers.Real)
+                                      or not time_budget_s > 0):
+        raise ValueError(f"time_budget_s must be a number of seconds > 0, got {time_budget_s!r}.")
+    if max_calls is not None:
+        _check_count(max_calls, "max_calls")
+
+
+def _check_count(value, name, low=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def _seed(random_state) -> int:
+    """An int seed for skopt and LightFM: an int as given, else one drawn from it."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    return seed_from(check_random_state(random_state))
+
+
+def _epochs_high(space: Mapping, strategy: str) -> int:
+    from skopt.space import Integer, check_dimension
+
+    if "epochs" not in space:
+        raise ValueError(
+            f"The {strategy!r} strategy needs an 'epochs' dimension in space (e.g. (1, 260)); "
+            f"it has {list(space)}."
+        )
+    dim = check_dimension(space["epochs"])
+    if not isinstance(dim, Integer):
+        raise ValueError(f"space['epochs'] must be an integer range such as (1, 260), got {dim}.")
+    return int(dim.high)
+
+
+def _search(strategy, run, train, validation, users, space, time_budget_s, max_calls,
+            n_initial_points, k, num_threads, item_features, exclude_train, progress, seed):
+    """Run ``run`` (an :class:`_Objective` method) under ``forest_minimize`` until out of budget.
+
+    ``n_initial_points=None`` makes every point a random one: skopt's Optimizer then
+    never fits its forest and draws each point uniformly from the space, which is
+    random search. (``dummy_minimize`` would do the same, but skopt 0.10.2 cannot
+    build its optimizer with scikit-learn >= 1.6.)
+    """
+    from skopt import forest_minimize
+
+    _check_budget(time_budget_s, max_calls)
+    n_calls = _UNBOUNDED_CALLS if max_calls is None else int(max_calls)
+    if n_initial_points is None:
+        n_initial_points = n_calls
+    n_initial_points = min(_check_count(n_initial_points, "n_initial_points", low=0), n_calls)
+    objective = _Objective(train, validation, users=users, k=k, item_features=item_features,
+                           num_threads=num_threads, random_state=seed, exclude_train=exclude_train)
+    names = [name for name in space if name != "epochs"]
+    if time_budget_s is None:
+        bar = tqdm(total=n_calls, unit="call", desc=strategy, disable=not progress)
+    else:  # a bar over the seconds of the budget
+        bar = tqdm(total=time_budget_s, desc=strategy, disable=not progress,
+                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
+    start = time.perf_counter()
+    recorder = _Recorder(strategy, lambda point: run(objective, point), names, start, bar,
+                         time_budget_s)
+
+    def spent(result) -> bool:  # skopt calls it after each call; True stops the search
+        return time_budget_s is not None and time.perf_counter() - start >= time_budget_s
+
+    def minimize(func, dimensions, **kwargs):
+        return forest_minimize(func, dimensions, callback=[spent], **kwargs)
+
+    try:
+        tuning.resumable_search(recorder, space, n_calls, n_initial_points=n_initial_points,
+                                minimizer=minimize, random_state=seed, progress=False)
+    finally:
+        bar.close()
+    return recorder.frame()
+
+
+def forest_search(train, validation, users, space: Mapping, time_budget_s=None, max_calls=None,
+                  n_initial_points: int = 10, k: int = 5, num_threads: int = 1,
+                  item_features=None, exclude_train: bool = False, progress: bool = True,
+                  random_state=2016) -> pd.DataFrame:
+    """Post 2's search: ``forest_minimize`` with ``epochs`` a dimension, one full fit per call.
+
+    Parameters
+    ----------
+    train, validation : scipy.sparse matrix of shape (n_users, n_items)
+        Likes to train on and held-out likes to score (a train/validation split; keep
+        the test likes out of it).
+    users : array-like of int, or None
+        Validation users (the split's ``user_index``); ``None`` scores every user with
+        a validation like.
+    space : mapping of str to skopt dimension or tuple
+        As ``recasketch.budgets.warp_search(...).space``: ``epochs`` (an integer range)
+        plus the model's parameters (``learning_rate``, ``no_components``, ``alpha``,
+        or ``item_alpha`` and ``scaling``; see :func:`recasketch.tuning.post_lightfm_params`).
+    time_budget_s : float, default=None
+        Wall seconds: no call is launched once they are spent (a call in progress
+        finishes, and the first call always runs).
+    max_calls : int, default=None
+        Stop after this many calls. At least one of the two budgets must be given.
+    n_initial_points : int, default=10
+        Random points before the forest proposes (skopt's default, as in the post);
+        lowered to ``max_calls`` where that is smaller.
+    k : int, default=5
+        Cut-off of the validation precision@k.
+    num_threads : int, default=1
+        LightFM's training threads and the scoring's; with 1 a run is repeatable.
+    item_features : scipy.sparse matrix of shape (n_items, n_features), default=None
+        Side information for training and scoring.
+    exclude_train : bool, default=False
+        ``False`` scores p@k with every item ranked (the posts' protocol, as
+        :class:`recasketch.tuning.LightFMObjective`'s ``"p@k"``); ``True`` removes each
+        user's train likes first.
+    progress : bool, default=True
+        Show a progress bar (over seconds, or calls when only ``max_calls`` is given).
+    random_state : int, default=2016
+        Seed of the minimiser and of LightFM (every call's model gets the same seed, as
+        in post 2). ``None`` or a Generator draws one int seed from it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per call, in order: ``strategy`` ("forest"), ``call`` (0-based), one
+        column per parameter of ``space`` but ``epochs``, ``epochs_used`` (the point's
+        epochs; <NA> for a failed call), ``epochs_trained`` (the point's epochs),
+        ``value`` (validation p@k; ``-tuning.WORST_VALUE`` for a failed call),
+        ``seconds`` (of the call), ``elapsed`` (seconds since the search began, at the
+        call's end, the minimiser's own time included), ``best_so_far`` (the best
+        ``value`` of the ok calls so far; NaN before the first), ``status``
+        ("ok"/"failed") and ``reason`` (why a call failed; else None).
+    """
+    _epochs_high(space, "forest")
+    return _search("forest", _Objective.full_fit, train, validation, users, space, time_budget_s,
+                   max_calls, n_initial_points, k, num_threads, item_features, exclude_train,
+                   progress, _seed(random_state))
+
+
+def random_search(train, validation, users, space: Mapping, time_budget_s=None, max_calls=None,
+                  k: int = 5, num_threads: int = 1, item_features=None, exclude_train: bool = False,
+                  progress: bool = True, random_state=2016) -> pd.DataFrame:
+    """Random search over the full space, one full fit per call.
+
+    Parameters and the frame returned are those of :func:`forest_search` (with
+    ``strategy`` "random"); every point is drawn uniformly (log-uniformly on a
+    log-uniform dimension) from ``space``, ``epochs`` included, by skopt's Optimizer
+    with only random points, as ``dummy_minimize`` draws them.
+    """
+    _epochs_high(space, "random")
+    return _search("random", _Objective.full_fit, train, validation, users, space, time_budget_s,
+                   max_calls, None, k, num_threads, item_features, exclude_train, progress,
+                   _seed(random_state))
+
+
+def learning_curve_search(train, validation, users, space: Mapping, time_budget_s=None,
+                          max_calls=None, step: int = 10, max_epochs: int | None = None,
+                          patience: int = 3, n_initial_points: int = 10, k: int = 5,
+                          num_threads: int = 1, item_features=None, exclude_train: bool = False,
+                          progress: bool = True, random_state=2016) -> pd.DataFrame:
+    """``forest_minimize`` over the space without ``epochs``; a point scores its best checkpoint.
+
+    A point is trained once, ``step`` epochs at a time (``fit_partial``), and scored on
+    the validation likes at epochs ``step, 2 * step, ...`` up to ``max_epochs`` (which
+    is always a checkpoint). It stops early once ``patience`` checkpoints in a row have
+    not raised the best score (ties do not count as a rise); the call's value is its
+    best checkpoint, the earliest where several tie. Training in steps gives the same
+    model as one fit of as many epochs, so the best checkpoint's value is what
+    :func:`forest_search` would score at that point and those epochs.
+
+    A fit that diverges before its first checkpoint is scored fails as in
+    :func:`forest_search`; one that diverges later keeps its best checkpoint (it is
+    ``"ok"``, and ``reason`` says where it diverged).
+
+    The value is the best of several scores on the same validation likes, so it is a
+    little optimistic beside the other strategies' single scores: compare the
+    strategies' best points on the test likes too.
+
+    Parameters
+    ----------
+    step : int, default=10
+        Epochs between checkpoints.
+    max_epochs : int, default=None
+        Last checkpoint; ``None`` takes the upper bound of ``space["epochs"]``.
+    patience : int, default=3
+        Checkpoints without improvement before the curve stops.
+    train, validation, users, space, time_budget_s, max_calls, n_initial_points, k, \
+num_threads, item_features, exclude_train, progress, random_state
+        As in :func:`forest_search`. ``space`` may hold ``epochs`` (it is dropped from
+        the search) or not (then give ``max_epochs``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`forest_search`'s, with ``strategy`` "learning curve",
+        ``epochs_used`` the best checkpoint and ``epochs_trained`` the last one
+        trained (where the curve stopped or diverged).
+    """
+    step = _check_count(step, "step")
+    patience = _check_count(patience, "patience")
+    if max_epochs is None:
+        max_epochs = _epochs_high(space, "learning curve")
+    max_epochs = _check_count(max_epochs, "max_epochs")
+    checkpoints = list(range(step, max_epochs + 1, step))
+    if not checkpoints or checkpoints[-1] != max_epochs:
+        checkpoints.append(max_epochs)
+    searched = {name: dim for name, dim in space.items() if name != "epochs"}
+    if not searched:
+        raise ValueError(
+            "space holds only 'epochs'; the learning-curve strategy has nothing left to search."
+        )
+
+    def run(objective, point):
+        return objective.curve(point, checkpoints, patience)
+
+    return _search("learning curve", run, train, validation, users, searched, time_budget_s,
+                   max_calls, n_initial_points, k, num_threads, item_features, exclude_train,
+                   progress, _seed(random_state))
+
+
+#: The strategies by name, in the order :func:`compare_strategies` runs them.
+STRATEGIES = {
+    "forest": forest_search,
+    "learning curve": learning_curve_search,
+    "random": random_search,
+}
+
+
+def compare_strategies(train, validation, users, space: Mapping, time_budget_s=None,
+                       max_calls=None, strategies=tuple(STRATEGIES), step: int = 10,
+                       max_epochs: int | None = None, patience: int = 3,
+                       n_initial_points: int = 10, k: int = 5, num_threads: int = 1,
+                       item_features=None, exclude_train: bool = False, progress: bool = True,
+                       random_state=2016) -> pd.DataFrame:
+    """Run each strategy with the same budget, space, split and seed; stack their calls.
+
+    Parameters
+    ----------
+    strategies : sequence of str, default=all of :data:`STRATEGIES`
+        Which strategies to run, in order.
+    step, max_epochs, patience
+        The learning-curve strategy's (see :func:`learning_curve_search`).
+    n_initial_points
+        Random starting points of the two forest searches.
+    train, validation, users, space, time_budget_s, max_calls, k, num_threads, \
+item_features, exclude_train, progress, random_state
+        As in :func:`forest_search`; every strategy gets the same. ``None`` or a
+        Generator as ``random_state`` draws one seed shared by all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The strategies' calls one after the other (see :func:`forest_search`), each
+        with its own ``call`` numbers and ``elapsed`` clock.
+    """
+    unknown = [name for name in strategies if name not in STRATEGIES]
+    if unknown or not len(strategies):
+        raise ValueError(f"Unknown or no strategies {unknown or list(strategies)}; "
+                         f"choose from {list(STRATEGIES)}.")
+    seed = _seed(random_state)
+    shared = dict(time_budget_s=time_budget_s, max_calls=max_calls, k=k, num_threads=num_threads,
+                  item_features=item_features, exclude_train=exclude_train, progress=progress,
+                  random_state=seed)
+    options = {"forest": dict(n_initial_points=n_initial_points),
+               "learning curve": dict(n_initial_points=n_initial_points, step=step,
+                                      max_epochs=max_epochs, patience=patience),
+               "random": {}}
+    frames = [STRATEGIES[name](train, validation, users, space, **options[name], **shared)
+              for name in strategies]
+    return pd.concat(frames, ignore_index=True)
+
+
+def best_so_far_curve(calls: pd.DataFrame, until: float | None = None) -> pd.DataFrame:
+    """The best validation p@k against elapsed seconds, as steps to draw, per strategy.
+
+    One row where each strategy first has a successful call and one at each later
+    improvement, then a last row at its final ``elapsed`` (or at ``until``, when that
+    is later, e.g. the time budget) holding its final best. Draw each strategy with
+    ``plt.step(curve["elapsed"], curve["best_so_far"], where="post")``.
+
+    Parameters
+    ----------
+    calls : pandas.DataFrame
+        A frame of :func:`compare_strategies` (or of one strategy).
+    until : float, default=None
+        Carry every curve on to at least this many seconds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``strategy``, ``elapsed``, ``best_so_far``, ``call`` (the call that
+        set the best). A strategy with no successful call has no rows.
+
+    Examples
+    --------
+    >>> calls = pd.DataFrame({"strategy": "random", "call": [0, 1, 2, 3],
+    ...                       "elapsed": [1.0, 2.0, 3.0, 4.0], "value": [0.0, 0.1, 0.05, 0.2],
+    ...                       "status": ["failed", "ok", "ok", "ok"]})
+    >>> best_so_far_curve(calls, until=10)
+      strategy  elapsed  best_so_far  call
+    0   random      2.0          0.1     1
+    1   random      4.0          0.2     3
+    2   random     10.0          0.2     3
+    """
+    needed = ("strategy", "call", "elapsed", "value", "status")
+    missing = [c for c in needed if c not in calls.columns]
+    if missing:
+        raise ValueError(f"calls lacks the columns {missing}; pass a frame of compare_strategies.")
+    rows = []
+    for strategy, group in calls.groupby("strategy", sort=False):
+        group = group.sort_values("elapsed")
+        best, best_call = -np.inf, None
+        for row in group.itertuples(index=False):
+            if row.status == "ok" and row.value > best:
+                best, best_call = float(row.value), int(row.call)
+                rows.append((strategy, float(row.elapsed), best, best_call))
+        if best_call is None:
+            continue
+        end = float(group["elapsed"].iloc[-1])
+        if until is not None:
+            end = max(end, float(until))
+        if end > rows[-1][1]:
+            rows.append((strategy, end, best, best_call))
+    return pd.DataFrame(rows, columns=["strategy", "elapsed", "best_so_far", "call"])
