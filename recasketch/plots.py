@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -21,6 +22,7 @@ __all__ = [
     "plot_grid_heatmaps",
     "plot_grid_traces",
     "plot_learning_curve",
+    "plot_intervals",
     "plot_model_comparison",
     "plot_scores",
     "save_figure",
@@ -235,6 +237,55 @@ def plot_model_comparison(table: pd.DataFrame, k: int = 5, title: str | None = N
     right.set_ylabel("")
     right.set_xlabel("training seconds (log scale)")
     right.grid(axis="x", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_intervals(table: pd.DataFrame, metrics=None, title: str | None = None, sharex: bool = False):
+    """Points with confidence-interval bars: one panel per metric, models down, a colour per protocol.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Long table with ``model``, ``metric``, ``mean``, ``low``, ``high`` and optionally
+        ``protocol``, as :func:`recasketch.study.evaluate` returns it.
+    metrics : list of str, default=None
+        The metrics to draw, one panel each; ``None`` draws every metric in the table.
+    title : str, default=None
+    sharex : bool, default=False
+        Share the value axis between panels (for metrics on one scale).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    missing = {"model", "metric", "mean", "low", "high"} - set(table.columns)
+    if missing:
+        raise ValueError(f"The table lacks the columns {sorted(missing)}; pass study.evaluate's result.")
+    metrics = list(pd.unique(table["metric"])) if metrics is None else list(metrics)
+    if not metrics:
+        raise ValueError("Nothing to draw: no metric given.")
+    models = list(pd.unique(table["model"]))
+    protocols = list(pd.unique(table["protocol"])) if "protocol" in table else [None]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics) + 1.5, 0.45 * len(models) + 1.6),
+                             sharey=True, sharex=sharex, constrained_layout=True, squeeze=False)
+    offsets = np.linspace(-0.15, 0.15, len(protocols)) if len(protocols) > 1 else [0.0]
+    colours = sns.color_palette("colorblind", len(protocols))
+    for ax, metric in zip(axes[0], metrics):
+        part = table[table["metric"] == metric]
+        for protocol, offset, colour in zip(protocols, offsets, colours):
+            rows = part if protocol is None else part[part["protocol"] == protocol]
+            y = np.array([models.index(m) for m in rows["model"]]) + offset
+            ax.errorbar(rows["mean"], y, xerr=[rows["mean"] - rows["low"], rows["high"] - rows["mean"]],
+                        fmt="o", ms=4, capsize=2, color=colour, label=protocol)
+        ax.set_title(metric)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(range(len(models)), models)
+    axes[0][0].invert_yaxis()
+    if protocols != [None]:
+        fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=len(protocols),
+                   frameon=False)
     if title:
         fig.suptitle(title)
     return fig

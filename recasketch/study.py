@@ -29,6 +29,8 @@ __all__ = [
     "METRICS",
     "PROTOCOLS",
     "Fitted",
+    "ValidationObjective",
+    "restrict_items",
     "clear_difference",
     "evaluate",
     "fit_timed",
@@ -201,3 +203,62 @@ def clear_difference(a: Mapping, b: Mapping) -> bool:
     False
     """
     return bool(a["high"] < b["low"] or b["high"] < a["low"])
+
+
+
+class ValidationObjective:
+    """A search objective that scores on validation and records the test score beside it.
+
+    Wraps :class:`recasketch.tuning.LightFMObjective` built on ``(train, validation)``:
+    the search maximises ``"p@k"`` (validation, posts' protocol) while each logged call
+    also holds ``"test p@k"``, so the choice made on validation can be reported on test
+    and set beside the choice the posts made on test, from the same calls.
+    """
+
+    def __init__(self, train, validation, test, users, k: int = 5, item_features=None,
+                 num_threads: int = 1, random_state: int = 2016, to_params=None):
+        from .tuning import LightFMObjective
+
+        self.inner = LightFMObjective(train, validation, users, k=k, item_features=item_features,
+                                      num_threads=num_threads, random_state=random_state,
+                                      to_params=to_params)
+        self.test = sp.csr_matrix(test)
+
+    def __call__(self, point) -> dict:
+        from .tuning import FitFailed
+
+        inner = self.inner
+        model = inner.fit(point)
+        try:
+            scores = {
+                "p@k": metrics.precision_at_k(model, inner.test, inner.k, users=inner.users,
+                                              item_features=inner.item_features),
+                "test p@k": metrics.precision_at_k(model, self.test, inner.k, users=inner.users,
+                                                   item_features=inner.item_features),
+            }
+        except metrics.NonFiniteModelError as err:
+            raise FitFailed(str(err)) from None
+        if not all(np.isfinite(v) for v in scores.values()):
+            raise FitFailed(f"non-finite scores {scores}")
+        return scores
+
+
+def restrict_items(fitted: Fitted, items) -> Fitted:
+    """The same model scoring only ``items`` (columns), for a cold-start evaluation.
+
+    Returns a :class:`Fitted` whose model is the tuple ``(user_vectors, item_vectors[items])``
+    of :func:`recasketch.metrics.as_factors`, so every metric ranks those items only;
+    score it against ``test[:, items]``.
+
+    Examples
+    --------
+    >>> from recasketch.baselines import Popularity
+    >>> pop = Popularity().fit(sp.csr_matrix(np.array([[1, 0, 1], [1, 0, 0]], dtype=np.float32)))
+    >>> users, items = restrict_items(Fitted(pop), [1, 2]).model
+    >>> items.ravel().tolist()
+    [0.0, 1.0]
+    """
+    users, item_vectors = metrics.as_factors(fitted.model, item_features=fitted.item_features)
+    items = np.asarray(items)
+    item_vectors = item_vectors[items]
+    return Fitted((users, item_vectors), None, fitted.seconds)

@@ -165,6 +165,7 @@ def learning_curve(
     num_threads=None,
     verbose: bool = True,
     mse_scores: bool = True,
+    validation=None,
 ) -> pd.DataFrame:
     """Train ``model`` up to each of ``epochs`` in turn and score it at each one.
 
@@ -195,6 +196,10 @@ def learning_curve(
         Print the post-style boxed table, one row per checkpoint.
     mse_scores : bool, default=True
         Score the MSE too (post 1 does; it means little for a ranking loss).
+    validation : scipy.sparse matrix of shape (n_users, n_items), default=None
+        Held-out likes to choose hyper-parameters on: each checkpoint also gets a
+        ``p@k`` row with ``split="validation"`` (posts' protocol, same users), so a
+        choice made on validation can be reported on test from the same curve.
 
     Returns
     -------
@@ -229,6 +234,10 @@ def learning_curve(
         try:
             scores = _score_checkpoint(model, train, test, users, k, item_features, user_features,
                                        exclude_train, num_threads, mse_scores)
+            if validation is not None:
+                scores[("p@k", "validation")] = metrics.precision_at_k(
+                    model, validation, k, users=users, item_features=item_features,
+                    user_features=user_features, num_threads=0 if num_threads is None else num_threads)
         except metrics.NonFiniteModelError as err:
             raise _non_finite_at(epoch, str(err)) from None
         eval_seconds += time.perf_counter() - start
@@ -288,7 +297,8 @@ def _accepts(estimator, name: str) -> bool:
         return False
 
 
-def _run_combination(estimator, params, train, test, epochs, k, users, item_features, exclude_train, single_thread):
+def _run_combination(estimator, params, train, test, epochs, k, users, item_features, exclude_train, single_thread,
+                     validation=None):
     """One learning curve as ``(curve, reason)``; in a worker process (``single_thread``)
     the model and the scoring get one thread each, BLAS having been pinned by
     :func:`_worker_init`.
@@ -304,6 +314,7 @@ def _run_combination(estimator, params, train, test, epochs, k, users, item_feat
         curve = learning_curve(
             estimator(**kwargs), train, test, epochs, k=k, user_index=users, item_features=item_features,
             exclude_train=exclude_train, num_threads=1 if single_thread else None, verbose=False,
+            validation=validation,
         )
     except metrics.NonFiniteModelError as err:
         reason = str(err)
@@ -378,6 +389,7 @@ def grid_search_learning_curve(
     n_jobs: int | None = None,
     log_path=None,
     progress: bool = True,
+    validation=None,
 ) -> pd.DataFrame:
     """A learning curve for every combination of ``param_grid``.
 
@@ -410,6 +422,9 @@ def grid_search_learning_curve(
         being run again: rerunning an interrupted search resumes it.
     progress : bool, default=True
         Show a progress bar over combinations.
+    validation : scipy.sparse matrix, default=None
+        Held-out likes scored at every checkpoint as ``split="validation"`` (see
+        :func:`learning_curve`). A logged combination scored without them is run again.
 
     Returns
     -------
@@ -448,7 +463,8 @@ def grid_search_learning_curve(
     todo = []
     for params in combos:
         key = _params_key(params)
-        if key in done and done[key].get("epochs") == epochs:
+        if (key in done and done[key].get("epochs") == epochs
+                and done[key].get("validation", False) == (validation is not None)):
             records[key] = done[key]
         else:
             todo.append(params)
@@ -459,6 +475,8 @@ def grid_search_learning_curve(
     def finish(params, result):
         curve, reason = result
         record = {"params": params, "epochs": epochs, "curve": curve}
+        if validation is not None:
+            record["validation"] = True
         if reason is not None:
             record.update(status="failed", reason=reason)
         records[_params_key(params)] = record
@@ -470,12 +488,12 @@ def grid_search_learning_curve(
         if n_jobs == 1 or len(todo) <= 1:
             for params in todo:
                 finish(params, _run_combination(estimator, params, train, test, epochs, k, users,
-                                                item_features, exclude_train, single_thread=False))
+                                                item_features, exclude_train, False, validation))
         else:
             with ProcessPoolExecutor(max_workers=n_jobs, initializer=_worker_init) as pool:
                 futures = {
                     pool.submit(_run_combination, estimator, params, train, test, epochs, k, users,
-                                item_features, exclude_train, True): params
+                                item_features, exclude_train, True, validation): params
                     for params in todo
                 }
                 try:
@@ -705,8 +723,9 @@ def resumable_search(
         The score to maximise: the minimiser sees ``-scores[target]``.
     minimizer : callable, default=None
         A skopt minimiser with its interface (``forest_minimize``, ``gp_minimize``,
-        ``gbrt_minimize``, ``dummy_minimize``); ``None`` uses ``forest_minimize``, as
-        post 2 did.
+        ``gbrt_minimize``); ``None`` uses ``forest_minimize``, as post 2 did.
+        (skopt 0.10.2's ``dummy_minimize`` fails with current scikit-learn; for random
+        search see :func:`recasketch.search_strategies.random_search`.)
     random_state : int, default=None
         Seed of the minimiser. A fresh search calls it with exactly this seed, so it
         proposes what ``forest_minimize(..., random_state=random_state)`` would; a

@@ -109,6 +109,28 @@ def test_grid_search_tidy_and_parallel_equals_serial(split, tmp_path):
     assert worst_mse["value"] == quality(serial).query("metric == 'mse' and split == 'train'").value.min()
 
 
+def test_validation_rows_score_the_same_models_as_the_test_rows(split, tmp_path):
+    train, test, users = split
+    # A second holdout from train: validation likes never seen by the model.
+    train2, validation, _ = train_test_split(train, 2, None, random_state=1)
+    model = als()
+    curve = learning_curve(model, train2, test, [3], user_index=users, verbose=False, validation=validation)
+    got = curve.query("metric == 'p@k' and split == 'validation'").value.item()
+    assert got == pytest.approx(metrics.precision_at_k(model, validation, k=5, users=users))
+    base = {"random_state": 0, "num_threads": 1}
+    log = tmp_path / "grid.jsonl"
+    plain = grid_search_learning_curve(base, GRID, train2, test, [2, 4], user_index=users, n_jobs=1,
+                                       progress=False, log_path=log)
+    assert "validation" not in set(plain.split)
+    both = grid_search_learning_curve(base, GRID, train2, test, [2, 4], user_index=users, n_jobs=1,
+                                      progress=False, log_path=log, validation=validation)
+    # logged combinations without validation rows were run again, and the test rows agree
+    rows = lambda df, s: df.query("metric == 'p@k' and split == @s").reset_index(drop=True)  # noqa: E731
+    assert len(rows(both, "validation")) == len(rows(both, "test")) == 4 * 2
+    pd.testing.assert_frame_equal(rows(both, "test"), rows(plain, "test"))
+    assert not rows(both, "validation")["value"].equals(rows(both, "test")["value"])
+
+
 class CountingALS:
     """Counts constructions (in this process) and can fail on one combination."""
 
