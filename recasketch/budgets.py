@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from . import published
 
-__all__ = ["BUDGETS", "SearchBudget", "als_grid", "check_budget", "warp_search"]
+__all__ = ["BUDGETS", "SearchBudget", "StudyBudget", "als_grid", "check_budget", "study", "warp_search"]
 
 BUDGETS = ("ci", "full")
 
@@ -68,3 +68,56 @@ def warp_search(budget: str, side_information: bool = False) -> SearchBudget:
         return SearchBudget(space, spec["calls"], 10)
     space["epochs"] = (1, 30)
     return SearchBudget(space, 6 if side_information else 8, 3 if side_information else 5)
+
+
+class StudyBudget(NamedTuple):
+    """What notebook 04 computes besides the ALS grid and the WARP searches."""
+
+    n_boot: int  # bootstrap resamples of each interval
+    knn_grid: dict  # item-kNN: neighbours and similarity
+    bpr_grid: dict  # implicit's BPR
+    tags_only_grid: dict  # the content model
+    min_models: tuple  # tags used on fewer models are dropped (the post's idea)
+    min_likes: tuple  # identity features only for models with this many train likes
+    strategy_seconds: float  # wall time of each search strategy
+    curve_step: int  # epochs between checkpoints when choosing epochs on validation
+    cold_fraction: float  # share of models whose likes are all held out
+
+
+_STUDY = {
+    "ci": StudyBudget(
+        n_boot=300,
+        knn_grid={"K": [20, 100], "measure": ["cosine", "bm25"]},
+        bpr_grid={"factors": [32], "learning_rate": [0.01, 0.05], "regularization": [0.01],
+                  "iterations": [100]},
+        tags_only_grid={"normalize": ["l2", "none"]},
+        min_models=(2, 5),
+        min_likes=(10,),
+        strategy_seconds=12.0,
+        curve_step=5,
+        cold_fraction=0.1,
+    ),
+    "full": StudyBudget(
+        n_boot=1000,
+        knn_grid={"K": [10, 20, 50, 100, 200, 500], "measure": ["cosine", "bm25", "tfidf"]},
+        bpr_grid={"factors": [32, 64, 128], "learning_rate": [0.005, 0.01, 0.05],
+                  "regularization": [0.001, 0.01, 0.1], "iterations": [100, 300]},
+        tags_only_grid={"normalize": ["l2", "none"]},
+        min_models=(2, 5, 10, 20, 50),
+        min_likes=(10, 20, 50),
+        strategy_seconds=1800.0,
+        curve_step=10,
+        cold_fraction=0.1,
+    ),
+}
+
+
+def study(budget: str) -> StudyBudget:
+    """Notebook 04's budget: bootstrap resamples, baseline grids, tag ideas, search time.
+
+    Examples
+    --------
+    >>> study("ci").n_boot, study("full").n_boot
+    (300, 1000)
+    """
+    return _STUDY[check_budget(budget)]

@@ -22,6 +22,7 @@ __all__ = [
     "plot_grid_heatmaps",
     "plot_grid_traces",
     "plot_learning_curve",
+    "plot_best_so_far",
     "plot_intervals",
     "plot_model_comparison",
     "plot_scores",
@@ -289,6 +290,39 @@ def plot_intervals(table: pd.DataFrame, metrics=None, title: str | None = None, 
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_best_so_far(curves: pd.DataFrame, title: str | None = None, ax=None):
+    """Best validation score so far against elapsed seconds, one step line per strategy.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        Columns ``strategy``, ``elapsed`` and ``best_so_far``, as
+        :func:`recasketch.search_strategies.best_so_far_curve` returns them.
+    title : str, default=None
+    ax : matplotlib.axes.Axes, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    missing = {"strategy", "elapsed", "best_so_far"} - set(curves.columns)
+    if missing:
+        raise ValueError(f"The curves lack the columns {sorted(missing)}; pass best_so_far_curve's result.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
+    for strategy, part in curves.groupby("strategy", sort=False):
+        ax.step(part["elapsed"], part["best_so_far"], where="post", label=strategy)
+        ax.plot(part["elapsed"].iloc[:-1], part["best_so_far"].iloc[:-1], "o", ms=3,
+                color=ax.lines[-1].get_color())
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("best validation p@5 so far")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    if title:
+        ax.set_title(title)
+    return ax.figure
 
 
 def save_figure(fig, name: str, directory=None, dpi: int = 120):

@@ -32,8 +32,12 @@ __all__ = [
     "ValidationObjective",
     "restrict_items",
     "clear_difference",
+    "epochs_on_validation",
     "evaluate",
     "fit_timed",
+    "ranking_sentence",
+    "small_grid",
+    "tag_truth",
     "score_with_ci",
     "select_on_validation",
 ]
@@ -262,3 +266,129 @@ def restrict_items(fitted: Fitted, items) -> Fitted:
     items = np.asarray(items)
     item_vectors = item_vectors[items]
     return Fitted((users, item_vectors), None, fitted.seconds)
+
+
+
+def small_grid(build: Callable[[dict], Fitted], grid: Mapping, validation, test, users, k: int = 5) -> pd.DataFrame:
+    """Fit ``build(params)`` for every combination of ``grid``; p@k on validation and test.
+
+    For models without epochs to follow (item-kNN, BPR at fixed iterations, the tags-only
+    model). Pass the result to :func:`select_on_validation`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The grid's columns, ``validation``, ``test`` (posts' protocol) and ``fit s``.
+
+    Examples
+    --------
+    >>> from recasketch.baselines import Popularity
+    >>> train = sp.csr_matrix(np.tile(np.eye(3, 6, dtype=np.float32), (2, 1)))
+    >>> build = lambda p: fit_timed(Popularity, lambda m: m.fit(train))
+    >>> small_grid(build, {"unused": [1, 2]}, train, train, [0, 1], k=2)[["unused", "validation"]]
+       unused  validation
+    0       1         0.5
+    1       2         0.5
+    """
+    from sklearn.model_selection import ParameterGrid
+
+    rows = []
+    for params in ParameterGrid(dict(grid)):
+        fitted = build(params)
+        rows.append({**params,
+                     "validation": metrics.precision_at_k(fitted.model, validation, k, users=users,
+                                                          item_features=fitted.item_features),
+                     "test": metrics.precision_at_k(fitted.model, test, k, users=users,
+                                                    item_features=fitted.item_features),
+                     "fit s": fitted.seconds})
+    if not rows:
+        raise ValueError("The grid is empty.")
+    return pd.DataFrame(rows)
+
+
+def epochs_on_validation(make: Callable[[], object], train, validation, users, epochs, k: int = 5,
+                         item_features=None, num_threads: int = 1) -> tuple[int, Fitted, pd.DataFrame]:
+    """Choose a model's epochs on validation, then refit it to that epoch.
+
+    ``make()`` builds an unfitted LightFM (or implicit) model; it is trained through
+    ``epochs`` with :func:`recasketch.tuning.learning_curve` scoring validation p@k, and
+    a fresh ``make()`` is trained to the best checkpoint (the same as the curve's model at
+    that epoch when training is single-threaded).
+
+    Returns
+    -------
+    best_epoch : int
+    fitted : Fitted
+        The refitted model, its item features and its fit seconds.
+    curve : pandas.DataFrame
+        Columns ``epoch`` and ``validation``.
+    """
+    from .tuning import learning_curve, train_more
+
+    curve = learning_curve(make(), train, validation, epochs, k=k, user_index=users,
+                           item_features=item_features, num_threads=num_threads, verbose=False,
+                           mse_scores=False)
+    scores = curve[(curve.metric == "p@k") & (curve.split == "test")][["epoch", "value"]]
+    scores = scores.rename(columns={"value": "validation"}).reset_index(drop=True)
+    best_epoch = int(scores.loc[scores["validation"].idxmax(), "epoch"])
+    model = make()
+    start = time.perf_counter()
+    train_more(model, train, best_epoch, item_features=item_features, num_threads=num_threads)
+    return best_epoch, Fitted(model, item_features, time.perf_counter() - start), scores
+
+
+def ranking_sentence(table: pd.DataFrame, metric: str, protocol: str | None = None) -> str:
+    """A ranking that says "no clear difference" wherever the intervals overlap.
+
+    ``table`` is :func:`evaluate`'s (one row per model for ``metric``/``protocol``). The
+    sentence names the model with the highest mean, the models whose intervals overlap
+    its interval, and those clearly below it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"model": ["a", "b", "c"], "metric": "p@5", "mean": [0.2, 0.19, 0.1],
+    ...                   "low": [0.18, 0.17, 0.08], "high": [0.22, 0.21, 0.12]})
+    >>> ranking_sentence(t, "p@5")
+    'By p@5, a scores highest (0.2000, 95 % CI 0.1800–0.2200); no clear difference from b (0.1900, CI 0.1700–0.2100); clearly above c (0.1000).'
+    """
+    rows = table[table["metric"] == metric]
+    if protocol is not None:
+        rows = rows[rows["protocol"] == protocol]
+    if rows.empty:
+        raise ValueError(f"No rows for metric {metric!r}" + (f" and protocol {protocol!r}." if protocol else "."))
+    rows = rows.sort_values("mean", ascending=False)
+    top = rows.iloc[0]
+    ties = [r for _, r in rows.iloc[1:].iterrows() if not clear_difference(top, r)]
+    below = [r for _, r in rows.iloc[1:].iterrows() if clear_difference(top, r)]
+    text = (f"By {metric}, {top['model']} scores highest ({top['mean']:.4f}, 95 % CI "
+            f"{top['low']:.4f}–{top['high']:.4f})")
+    if ties:
+        text += "; no clear difference from " + ", ".join(
+            f"{r['model']} ({r['mean']:.4f}, CI {r['low']:.4f}–{r['high']:.4f})" for r in ties)
+    if below:
+        text += "; clearly above " + ", ".join(f"{r['model']} ({r['mean']:.4f})" for r in below)
+    return text + "."
+
+
+def tag_truth(features: pd.DataFrame, model_topics: pd.DataFrame) -> dict:
+    """How informative the synthetic tags are about the planted topics, by construction.
+
+    Returns the share of models with at least one tag, the share of tag occurrences that
+    name some topic, and the share of those that name the model's own topic (the rest
+    are common or long-tail tags that say nothing of taste).
+    """
+    from .preprocess import feature_keys
+    from .synthetic import topic_feature_keys
+
+    tags = features[features["type"] == "tag"]
+    keys = feature_keys(tags).to_numpy()
+    topic_of = model_topics.set_index("mid")["topic"]
+    own = topic_of.reindex(tags["mid"]).to_numpy()
+    owners = topic_feature_keys()
+    names_topic = np.array([bool(owners.get(key)) for key in keys])
+    names_own = np.array([o in owners.get(key, ()) for key, o in zip(keys, own)])
+    return {
+        "models with tags": tags["mid"].nunique() / model_topics["mid"].nunique(),
+        "tags naming a topic": float(names_topic.mean()),
+        "of those, the model's own topic": float(names_own[names_topic].mean()),
+    }

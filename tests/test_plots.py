@@ -110,3 +110,34 @@ def test_model_comparison_shows_scores_and_one_time_bar_per_model():
     plt.close(fig)
     with pytest.raises(ValueError, match="fit seconds"):
         plot_model_comparison(table.drop(columns="fit seconds"))
+
+
+def test_intervals_draw_one_point_and_bar_per_model_and_protocol():
+    from recasketch.plots import plot_intervals
+
+    table = pd.DataFrame({"model": ["a", "a", "b", "b"] * 2, "protocol": ["x", "y"] * 4,
+                          "metric": ["p@5"] * 4 + ["AUC"] * 4, "mean": np.linspace(0.1, 0.8, 8)})
+    table["low"], table["high"] = table["mean"] - 0.02, table["mean"] + 0.03
+    fig = plot_intervals(table, metrics=["AUC"])
+    (ax,) = fig.axes
+    assert ax.get_title() == "AUC"
+    points = np.concatenate([line.get_xdata() for line in ax.lines if line.get_marker() == "o"])
+    np.testing.assert_allclose(np.sort(points), table[table.metric == "AUC"]["mean"].sort_values())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    with pytest.raises(ValueError, match="lacks the columns"):
+        plot_intervals(table.drop(columns="low"))
+    plt.close("all")
+
+
+def test_best_so_far_draws_a_step_line_per_strategy():
+    from recasketch.plots import plot_best_so_far
+
+    curves = pd.DataFrame({"strategy": ["r", "r", "f", "f", "f"], "elapsed": [1, 5, 2, 3, 5],
+                           "best_so_far": [0.1, 0.1, 0.05, 0.2, 0.2]})
+    fig = plot_best_so_far(curves)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["r", "f"]
+    assert ax.lines[0].get_drawstyle() == "steps-post"
+    with pytest.raises(ValueError, match="lack the columns"):
+        plot_best_so_far(curves.drop(columns="elapsed"))
+    plt.close("all")
