@@ -121,8 +121,9 @@ def test_intervals_draw_one_point_and_bar_per_model_and_protocol():
     fig = plot_intervals(table, metrics=["AUC"])
     (ax,) = fig.axes
     assert ax.get_title() == "AUC"
-    points = np.concatenate([line.get_xdata() for line in ax.lines if line.get_marker() == "o"])
-    np.testing.assert_allclose(np.sort(points), table[table.metric == "AUC"]["mean"].sort_values())
+    points = np.concatenate([np.asarray(line.get_xdata(), dtype=float) for line in ax.lines
+                             if line.get_marker() == "o"])
+    np.testing.assert_allclose(np.sort(points), np.sort(table[table.metric == "AUC"]["mean"].to_numpy()))
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     with pytest.raises(ValueError, match="lacks the columns"):
         plot_intervals(table.drop(columns="low"))
