@@ -13,6 +13,7 @@ __all__ = [
     "ColdStartSplit",
     "TrainValidationTestSplit",
     "cold_start_split",
+    "largest_split_count",
     "train_test_split",
     "train_validation_test_split",
 ]
@@ -242,6 +243,59 @@ def cold_start_split(likes, item_fraction: float = 0.1, random_state=None) -> Co
     test = _subset(likes, to_test)
     user_index = np.flatnonzero(np.diff(test.indptr))
     return ColdStartSplit(_subset(likes, ~to_test), test, item_index, user_index)
+
+
+def largest_split_count(likes, split_count: int = 5, fraction: float | None = 0.2, parts: int = 3) -> int:
+    """The largest holdout size, at most ``split_count``, that a split can draw from ``likes``.
+
+    A split needs ``floor(fraction * n_users)`` users with at least ``parts *
+    split_count`` likes (``parts=2`` for :func:`train_test_split`, 3 for
+    :func:`train_validation_test_split`). On the posts' data ``split_count`` itself is
+    returned; on a small dataset of one's own, where few users have 15 likes, the
+    holdout shrinks rather than fail.
+
+    Parameters
+    ----------
+    likes : scipy.sparse matrix of shape (n_users, n_items)
+    split_count : int, default=5
+        The holdout wanted.
+    fraction : float in (0, 1] or None, default=0.2
+        As in the splits; ``None`` needs one eligible user.
+    parts : int, default=3
+        Multiple of the holdout a user must have.
+
+    Returns
+    -------
+    int
+        In ``[1, split_count]``.
+
+    Raises
+    ------
+    ValueError
+        If not even a holdout of 1 can be drawn.
+
+    Examples
+    --------
+    >>> likes = sp.csr_matrix(np.ones((10, 12)))
+    >>> largest_split_count(likes, 5, fraction=0.5, parts=3)
+    4
+    """
+    likes = _canonical_likes(likes)
+    if not isinstance(split_count, (int, np.integer)) or split_count < 1:
+        raise ValueError(f"split_count must be an integer >= 1, got {split_count!r}.")
+    if not isinstance(parts, (int, np.integer)) or parts < 2:
+        raise ValueError(f"parts must be an integer >= 2, got {parts!r}.")
+    counts = np.diff(likes.indptr)
+    needed = 1 if fraction is None else max(1, int(np.floor(fraction * likes.shape[0])))
+    # The needed-th largest like count bounds the holdout.
+    top = np.sort(counts)[::-1]
+    best = int(top[needed - 1]) // parts if needed <= len(top) else 0
+    if best < 1:
+        raise ValueError(
+            f"No holdout fits: {needed} users need at least {parts} likes each, and only "
+            f"{int((counts >= parts).sum())} have them. Lower fraction or use more data."
+        )
+    return int(min(split_count, best))
 
 
 def _canonical_likes(likes) -> sp.csr_matrix:

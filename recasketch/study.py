@@ -35,6 +35,7 @@ __all__ = [
     "epochs_on_validation",
     "evaluate",
     "fit_timed",
+    "optimism_sentence",
     "ranking_sentence",
     "small_grid",
     "tag_truth",
@@ -368,6 +369,38 @@ def ranking_sentence(table: pd.DataFrame, metric: str, protocol: str | None = No
     if below:
         text += "; clearly above " + ", ".join(f"{r['model']} ({r['mean']:.4f})" for r in below)
     return text + "."
+
+
+def optimism_sentence(name: str, on_test: float, on_validation: float, diff) -> str:
+    """How optimistic choosing on test was: one sentence from a paired bootstrap.
+
+    Parameters
+    ----------
+    name : str
+        The search (``"ALS grid"``).
+    on_test, on_validation : float
+        Test score of the configuration chosen on test (the posts' way) and of the one
+        chosen on validation.
+    diff : mapping or object with ``mean``, ``low`` and ``high``
+        :func:`recasketch.metrics.paired_bootstrap_diff` of the two models' per-user
+        test scores (chosen on test minus chosen on validation).
+
+    Examples
+    --------
+    >>> optimism_sentence("ALS grid", 0.13, 0.12, {"mean": 0.01, "low": -0.004, "high": 0.025})
+    'ALS grid: choosing on test reported 0.1300; choosing on validation, 0.1200 — +0.0100 p@5 points (95 % CI -0.0040 to +0.0250): not clearly optimistic here (the interval includes 0).'
+    """
+    get = diff.get if isinstance(diff, Mapping) else lambda key: getattr(diff, key)
+    mean, low, high = float(get("mean")), float(get("low")), float(get("high"))
+    if low > 0:
+        verdict = "clearly optimistic"
+    elif high < 0:
+        verdict = "clearly pessimistic (choosing on validation did better on test)"
+    else:
+        verdict = "not clearly optimistic here (the interval includes 0)"
+    return (f"{name}: choosing on test reported {on_test:.4f}; choosing on validation, "
+            f"{on_validation:.4f} — {mean:+.4f} p@5 points (95 % CI {low:+.4f} to {high:+.4f}): "
+            f"{verdict}.")
 
 
 def tag_truth(features: pd.DataFrame, model_topics: pd.DataFrame) -> dict:

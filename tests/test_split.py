@@ -4,7 +4,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recasketch.split import cold_start_split, train_test_split, train_validation_test_split
+from recasketch.split import (cold_start_split, largest_split_count, train_test_split,
+                              train_validation_test_split)
 
 
 def random_likes(seed, shape=(60, 40), density=0.3):
@@ -206,3 +207,35 @@ def test_cold_start_skips_items_without_likes_and_guards():
         cold_start_split(likes, "0.1")
     with pytest.raises(TypeError, match="scipy.sparse"):
         cold_start_split(likes.toarray(), 0.3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.1, 0.3, 0.6, None]), st.sampled_from([2, 3]))
+def test_largest_split_count_is_the_largest_that_splits(seed, fraction, parts):
+    rng = np.random.default_rng(seed)
+    likes = sp.random(30, 40, density=0.3, format="csr", random_state=rng)
+    split = train_test_split if parts == 2 else train_validation_test_split
+    try:
+        count = largest_split_count(likes, 8, fraction=fraction, parts=parts)
+    except ValueError:
+        with pytest.raises(ValueError):
+            split(likes, 1, fraction=fraction, random_state=0)
+        return
+    assert 1 <= count <= 8
+    split(likes, count, fraction=fraction, random_state=0)  # draws without error
+    if count < 8:
+        with pytest.raises(ValueError, match="Lower fraction or split_count|would choose no user"):
+            split(likes, count + 1, fraction=fraction, random_state=0)
+
+
+def test_largest_split_count_keeps_the_posts_holdout_and_guards():
+    likes = sp.csr_matrix(np.ones((10, 20)))
+    assert largest_split_count(likes, 5, fraction=0.2) == 5
+    assert largest_split_count(likes, 5, fraction=0.2, parts=2) == 5
+    sparse = sp.csr_matrix(np.eye(4))
+    with pytest.raises(ValueError, match="No holdout fits"):
+        largest_split_count(sparse, 5, fraction=0.5)
+    with pytest.raises(ValueError, match="split_count must be"):
+        largest_split_count(likes, 0)
+    with pytest.raises(ValueError, match="parts must be"):
+        largest_split_count(likes, 5, parts=1)

@@ -120,3 +120,16 @@ def test_tag_truth_counts_topic_tags():
     assert truth["models with tags"] == pytest.approx(2 / 3)
     assert truth["tags naming a topic"] == pytest.approx(2 / 3)  # car, dragon; blender names none
     assert truth["of those, the model's own topic"] == pytest.approx(1 / 2)  # dragon is not a car tag
+
+
+def test_optimism_sentence_follows_the_interval():
+    from types import SimpleNamespace
+
+    from recasketch.study import optimism_sentence
+
+    clear = optimism_sentence("WARP search", 0.06, 0.05, {"mean": 0.01, "low": 0.002, "high": 0.02})
+    assert clear.endswith("clearly optimistic.") and "+0.0100 p@5 points" in clear
+    unclear = optimism_sentence("WARP search", 0.06, 0.05, SimpleNamespace(mean=0.01, low=-0.001, high=0.02))
+    assert "not clearly optimistic" in unclear
+    better = optimism_sentence("ALS grid", 0.05, 0.06, {"mean": -0.01, "low": -0.02, "high": -0.001})
+    assert "clearly pessimistic" in better and "0.0500" in better and "0.0600" in better
