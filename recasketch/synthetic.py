@@ -409,11 +409,11 @@ _SAMPLE = Preset(
     max_activity=400,
     popularity_sigma=1.6,
     popularity_floor=1.5,
-    topic_share=0.75,
+    topic_share=0.85,
     extra_topics_mean=0.6,
     topic_concentration=1.0,
     topic_size_sigma=0.3,
-    niche_size=15.0,
+    niche_size=40.0,
     niche_share=0.5,
     user_niches=2,
     second_topic_share=0.2,
@@ -427,6 +427,8 @@ _SAMPLE = Preset(
     tail_offset=50.0,
     tag_case_share=0.02,
     n_duplicates=12,
+    tag_fidelity=0.8,
+    untagged_share=0.1,
 )
 
 #: The named presets. ``"full"`` is tuned to the posts' statistics (within 5 % of

@@ -28,15 +28,15 @@ COMMITTED = config.PROJ_ROOT / "data" / "sample"
 # (python -m recasketch.synthetic --preset sample --out data/sample).
 SAMPLE_STATS = {
     "raw_users": 2_800,
-    "raw_models": 1_300,
-    "raw_likes": 20_554,
+    "raw_models": 1_297,
+    "raw_likes": 19_835,
     "duplicates": 12,
-    "users": 1_124,
-    "models": 1_129,
-    "likes": 16_630,
-    "feature_models": 1_129,
-    "feature_keys": 1_677,
-    "feature_nnz": 6_902,
+    "users": 1_102,
+    "models": 1_040,
+    "likes": 15_618,
+    "feature_models": 1_040,
+    "feature_keys": 1_652,
+    "feature_nnz": 6_764,
 }
 
 
@@ -218,7 +218,7 @@ def test_sample_stats(sample):
     stats = dataset_stats(sample)
     for key, value in SAMPLE_STATS.items():
         assert stats[key] == value, key
-    assert stats["raw_sparsity"] == pytest.approx(100 * 20_554 / (2_800 * 1_300))
+    assert stats["raw_sparsity"] == pytest.approx(100 * 19_835 / (2_800 * 1_297))
 
 
 def test_dataset_stats_from_frames(sample):
@@ -261,7 +261,7 @@ def test_full_preset_tiltbrush_and_keys(full):
 def test_cli_writes_and_prints(tmp_path, capsys, sample):
     assert synthetic.main(["--preset", "sample", "--out", str(tmp_path), "--stats"]) == 0
     out = capsys.readouterr().out
-    assert "5/5 users" in out and "1,124" in out
+    assert "5/5 users" in out and "1,102" in out
     assert (tmp_path / config.LIKES_FILE).read_bytes() == (
         COMMITTED / config.LIKES_FILE).read_bytes()
 
