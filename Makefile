@@ -16,7 +16,7 @@ BUDGET ?= full
 ## Calls for `make bench-search`
 CALLS ?= 30
 ## Calls of the calibration search for `make calibrate` (resumes from data/calibration/search.jsonl)
-CALIBRATION_CALLS ?= 16
+CALIBRATION_CALLS ?= 24
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 # One BLAS thread per process: implicit's ALS is multithreaded itself and warns otherwise.

@@ -88,12 +88,12 @@ def test_cheap_target_als_best_within_15_percent(full):
 
 @pytest.mark.slow
 def test_match_statistics_restores_the_sizes():
-    # Knock the size parameters off, and the fixed-point steps bring the 5/5 likes
+    # Knock the size parameters off, and the Newton steps bring the 5/5 users, likes
     # and models back within 5 % of the posts'.
-    off = replace(synthetic.PRESETS["full"], activity_median=0.6, popularity_floor=2.0)
+    off = replace(synthetic.PRESETS["full"], activity_median=0.6, activity_sigma=2.2, popularity_floor=2.0)
     fixed = match_statistics(off, random_state=0, steps=6)
     stats = synthetic.dataset_stats(synthetic.make_sketchfab_like(fixed, random_state=0).likes)
-    for key in ("likes", "models"):
+    for key in ("users", "likes", "models"):
         assert stats[key] == pytest.approx(synthetic.REFERENCE_STATS[key], rel=0.05), key
 
 
