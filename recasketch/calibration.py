@@ -260,6 +260,18 @@ def _preset(point) -> synthetic.Preset:
     return replace(base, **fields)
 
 
+def _rounded(params: synthetic.Preset, digits: int = 4) -> synthetic.Preset:
+    """``params`` with its fitted float fields rounded to ``digits`` significant figures,
+    as the preset ships them in :mod:`recasketch.synthetic`."""
+    fitted = [*FREE_PARAMETERS, "activity_median", "activity_sigma", "popularity_floor"]
+    fields = {}
+    for name in fitted:
+        value = getattr(params, name)
+        if isinstance(value, float):
+            fields[name] = float(f"{value:.{digits}g}")
+    return replace(params, **fields)
+
+
 def _loss(values: dict, targets) -> float:
     """Mean squared log-ratio of ``values`` to the posts' figures over ``targets``."""
     return float(np.mean([np.log(values[t] / _BY_NAME[t].post) ** 2 for t in targets]))
@@ -499,7 +511,7 @@ def stand_in_note(dataset, targets, report: dict | None = None) -> str:
         sentences.insert(0, f"The figures above come from the small synthetic `{dataset.name}` data, "
                             "made for CI: compare them with each other, not with the posts'. "
                             "The full-size synthetic preset is the stand-in for the real crawl "
-                            "(`make calibrate`):")
+                            "(`make calibrate`).")
     return " ".join(sentences)
 
 
@@ -524,7 +536,7 @@ def main(argv=None) -> int:
         search = calibrate(args.calls, log_path=args.out / "search.jsonl")
         best = search.best
         point = {name: best[name] for name in FREE_PARAMETERS}
-        params = match_statistics(_preset(point))
+        params = _rounded(match_statistics(_preset(point)))
         print("best point:", json.dumps({k: _plain(v) if not isinstance(v, (int, float)) else v
                                          for k, v in point.items()}))
         if params != synthetic.PRESETS["full"]:

@@ -100,3 +100,19 @@ def test_match_statistics_restores_the_sizes():
 def test_calibration_module_has_a_command():
     with pytest.raises(SystemExit):
         calibration.main(["--help"])
+
+
+def test_stand_in_note_speaks_only_of_synthetic_data():
+    from types import SimpleNamespace
+
+    from recasketch.calibration import stand_in_note
+
+    fake = {"table": [{"target": "als_best", "figure": "ALS", "post": 0.0476, "ours": 0.06,
+                       "spread": 0.002, "seeds": 3, "rel_diff": 0.06 / 0.0476 - 1}]}
+    own = SimpleNamespace(synthetic=False, name="my_likes")
+    assert stand_in_note(own, ["als_best"], fake) == ""
+    full = stand_in_note(SimpleNamespace(synthetic=True, name="synthetic-full"), ["als_best"], fake)
+    assert full.startswith("For ALS") and "26.1 % higher, outside the 15 %" in full
+    sample = stand_in_note(SimpleNamespace(synthetic=True, name="sample"), ["als_best"], fake)
+    assert sample.startswith("The figures above come from the small synthetic `sample` data")
+    assert sample.endswith(full)
