@@ -49,6 +49,7 @@ __all__ = [
     "forest_search",
     "learning_curve_search",
     "random_search",
+    "time_to_best",
 ]
 
 #: The columns of a calls frame, with one column per searched parameter (all but
@@ -523,3 +524,42 @@ def best_so_far_curve(calls: pd.DataFrame, until: float | None = None) -> pd.Dat
         if end > rows[-1][1]:
             rows.append((strategy, end, best, best_call))
     return pd.DataFrame(rows, columns=["strategy", "elapsed", "best_so_far", "call"])
+
+
+def time_to_best(calls: pd.DataFrame) -> pd.DataFrame:
+    """When each strategy found the best call it ended with.
+
+    Parameters
+    ----------
+    calls : pandas.DataFrame
+        A frame of :func:`compare_strategies` (or of one strategy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by strategy: ``best`` (the best validation p@k), ``seconds`` (elapsed
+        seconds at the end of the call that found it), ``call`` (its number), ``calls``
+        and ``total seconds`` (all the strategy's calls). Strategies with no successful
+        call are left out.
+
+    Examples
+    --------
+    >>> calls = pd.DataFrame({"strategy": "random", "call": [0, 1, 2, 3],
+    ...                       "elapsed": [1.0, 2.0, 3.0, 4.0], "value": [0.0, 0.2, 0.05, 0.2],
+    ...                       "status": ["failed", "ok", "ok", "ok"]})
+    >>> time_to_best(calls).to_dict("index")
+    {'random': {'best': 0.2, 'seconds': 2.0, 'call': 1, 'calls': 4, 'total seconds': 4.0}}
+    """
+    curve = best_so_far_curve(calls)
+    rows = {}
+    for strategy, group in calls.groupby("strategy", sort=False):
+        steps = curve[curve["strategy"] == strategy]
+        if steps.empty:
+            continue
+        best_call = int(steps["call"].iloc[-1])
+        found = group[group["call"] == best_call].iloc[0]
+        rows[strategy] = {"best": float(steps["best_so_far"].iloc[-1]), "seconds": float(found["elapsed"]),
+                          "call": best_call, "calls": len(group), "total seconds": float(group["elapsed"].max())}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "strategy"
+    return out

@@ -294,3 +294,22 @@ def test_without_epochs_in_space_the_learning_curve_takes_max_epochs(split):
     calls = learning_curve_search(train, validation, users, no_epochs, max_calls=1, step=3,
                                   max_epochs=3, progress=False, random_state=SEED)
     assert calls["epochs_trained"].tolist() == [3]
+
+
+def test_time_to_best_is_when_the_final_best_was_found():
+    import pandas as pd
+
+    from recasketch.search_strategies import time_to_best
+
+    calls = pd.DataFrame({
+        "strategy": ["forest"] * 4 + ["random"] * 3 + ["learning curve"],
+        "call": [0, 1, 2, 3, 0, 1, 2, 0],
+        "elapsed": [5.0, 9.0, 14.0, 20.0, 2.0, 4.0, 6.0, 3.0],
+        "value": [0.1, 0.3, 0.3, 0.2, 0.05, 0.04, 0.06, 0.0],
+        "status": ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "failed"],
+    })
+    table = time_to_best(calls)
+    assert list(table.index) == ["forest", "random"]  # no successful call, no row
+    assert table.loc["forest", "seconds"] == 9.0 and table.loc["forest", "call"] == 1  # a tie keeps the first
+    assert table.loc["random", "best"] == 0.06 and table.loc["random", "seconds"] == 6.0
+    assert table.loc["forest", "calls"] == 4 and table.loc["forest", "total seconds"] == 20.0
