@@ -392,7 +392,9 @@ def optimism_sentence(name: str, on_test: float, on_validation: float, diff) -> 
     """
     get = diff.get if isinstance(diff, Mapping) else lambda key: getattr(diff, key)
     mean, low, high = float(get("mean")), float(get("low")), float(get("high"))
-    if low > 0:
+    if low == high == 0:
+        verdict = "no optimism here: the two choices score the same for every user"
+    elif low > 0:
         verdict = "clearly optimistic"
     elif high < 0:
         verdict = "clearly pessimistic (choosing on validation did better on test)"

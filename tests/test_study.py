@@ -133,3 +133,5 @@ def test_optimism_sentence_follows_the_interval():
     assert "not clearly optimistic" in unclear
     better = optimism_sentence("ALS grid", 0.05, 0.06, {"mean": -0.01, "low": -0.02, "high": -0.001})
     assert "clearly pessimistic" in better and "0.0500" in better and "0.0600" in better
+    same = optimism_sentence("WARP search", 0.05, 0.05, {"mean": 0.0, "low": 0.0, "high": 0.0})
+    assert "the two choices score the same for every user" in same
