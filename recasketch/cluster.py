@@ -220,7 +220,7 @@ def _pinned(function: Callable, *args, **kwargs):
 
 
 def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_result: Callable,
-                  shared: Mapping | None = None, common: Mapping | None = None) -> int:
+                  shared: Mapping | None = None, common: Mapping | None = None, max_resubmits: int = 3) -> int:
     """Run ``function(**call, **common, **shared)`` for every call on the cluster.
 
     Parameters
@@ -232,13 +232,16 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
         The keyword arguments of each task, e.g. ``{"params": {...}}``.
     on_result : callable
         ``on_result(call, result)``, called in this process as each task finishes, in
-        the order they finish.
+        the order they finish, once per call.
     shared : mapping, default=None
         Large keyword arguments common to every task (matrices, an objective): sent to
         every worker once (``client.scatter(..., broadcast=True)``), not once per task.
         ``None`` values are passed as they are.
     common : mapping, default=None
         Small keyword arguments common to every task, sent with each.
+    max_resubmits : int, default=3
+        How often one call is submitted again after its task was cancelled because its
+        inputs were lost.
 
     Returns
     -------
@@ -247,27 +250,56 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
 
     Notes
     -----
+    A task lost with its worker is run again by the scheduler. The scattered inputs
+    cannot be recomputed: Dask keeps fewer copies of them than workers once they have
+    been sent (its active memory manager drops replicas), and if the last worker holding
+    one dies, the tasks waiting on it are cancelled. Those inputs are then scattered
+    again and the cancelled calls submitted again, so a killed worker loses no call.
+
     If ``on_result`` or the wait is interrupted (``KeyboardInterrupt``, an error in a
     task), the tasks not yet finished are cancelled before the exception propagates;
     what ``on_result`` has written stays written.
     """
     distributed = _import_distributed()
+    from distributed.client import FutureCancelledError
+
     calls = list(calls)
     if not calls:
         return 0
-    shared = dict(shared or {})
-    futures_of = {name: client.scatter(value, broadcast=True, hash=False)
-                  for name, value in shared.items() if value is not None}
-    kwargs = {**dict(common or {}), **{n: v for n, v in shared.items() if v is None}, **futures_of}
-    futures = {}
+    passed = {**dict(common or {}), **{n: None for n, v in dict(shared or {}).items() if v is None}}
+    shared = {n: v for n, v in dict(shared or {}).items() if v is not None}
+    scattered = {}
+
+    def scatter_lost():
+        for name, value in shared.items():
+            future = scattered.get(name)
+            if future is None or future.status in ("cancelled", "lost", "error"):
+                scattered[name] = client.scatter(value, broadcast=True, hash=False)
+
+    def submit(index):
+        return client.submit(_pinned, function, **calls[index], **passed, **scattered, pure=False)
+
+    futures, resubmits = {}, [0] * len(calls)
     try:
-        for call in calls:
-            future = client.submit(_pinned, function, **call, **kwargs, pure=False)
-            futures[future] = call
-        for future in distributed.as_completed(list(futures), loop=client.loop):
-            on_result(futures[future], future.result())
+        scatter_lost()
+        futures = {submit(i): i for i in range(len(calls))}
+        pending = distributed.as_completed(list(futures), loop=client.loop)
+        for future in pending:
+            index = futures.pop(future)
+            try:
+                result = future.result()
+            except FutureCancelledError:
+                resubmits[index] += 1
+                if resubmits[index] > max_resubmits:
+                    raise
+                scatter_lost()
+                again = submit(index)
+                futures[again] = index
+                pending.add(again)
+                continue
+            on_result(calls[index], result)
     except BaseException:
-        client.cancel(list(futures) + list(futures_of.values()))
+        client.cancel(list(futures) + list(scattered.values()))
         raise
-    client.cancel(list(futures_of.values()))  # release the scattered data
+    client.cancel(list(scattered.values()))  # release the scattered data
     return len(calls)
