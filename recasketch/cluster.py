@@ -41,6 +41,7 @@ __all__ = [
     "LOCAL",
     "PROCESSES",
     "SCHEDULER_ENV",
+    "Shared",
     "close_local",
     "get_client",
     "map_unordered",
@@ -233,10 +234,11 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
     on_result : callable
         ``on_result(call, result)``, called in this process as each task finishes, in
         the order they finish, once per call.
-    shared : mapping, default=None
+    shared : mapping or Shared, default=None
         Large keyword arguments common to every task (matrices, an objective): sent to
-        every worker once (``client.scatter(..., broadcast=True)``), not once per task.
-        ``None`` values are passed as they are.
+        every worker once (``client.scatter(..., broadcast=True)``), not once per task,
+        and released at the end. A :class:`Shared` made by the caller is used as it is
+        and left for the caller to release, so several runs can share one scatter.
     common : mapping, default=None
         Small keyword arguments common to every task, sent with each.
     max_resubmits : int, default=3
@@ -266,22 +268,15 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
     calls = list(calls)
     if not calls:
         return 0
-    passed = {**dict(common or {}), **{n: None for n, v in dict(shared or {}).items() if v is None}}
-    shared = {n: v for n, v in dict(shared or {}).items() if v is not None}
-    scattered = {}
-
-    def scatter_lost():
-        for name, value in shared.items():
-            future = scattered.get(name)
-            if future is None or future.status in ("cancelled", "lost", "error"):
-                scattered[name] = client.scatter(value, broadcast=True, hash=False)
+    owned = not isinstance(shared, Shared)
+    shared = Shared(client, **dict(shared or {})) if owned else shared
+    common = dict(common or {})
 
     def submit(index):
-        return client.submit(_pinned, function, **calls[index], **passed, **scattered, pure=False)
+        return client.submit(_pinned, function, **calls[index], **common, **shared.futures(), pure=False)
 
     futures, resubmits = {}, [0] * len(calls)
     try:
-        scatter_lost()
         futures = {submit(i): i for i in range(len(calls))}
         pending = distributed.as_completed(list(futures), loop=client.loop)
         for future in pending:
@@ -292,14 +287,51 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
                 resubmits[index] += 1
                 if resubmits[index] > max_resubmits:
                     raise
-                scatter_lost()
-                again = submit(index)
+                again = submit(index)  # with the inputs scattered again where they were lost
                 futures[again] = index
                 pending.add(again)
                 continue
             on_result(calls[index], result)
     except BaseException:
-        client.cancel(list(futures) + list(scattered.values()))
+        client.cancel(list(futures))
+        if owned:
+            shared.release()
         raise
-    client.cancel(list(scattered.values()))  # release the scattered data
+    if owned:
+        shared.release()
     return len(calls)
+
+
+class Shared:
+    """Large inputs of many tasks, sent to every worker of ``client`` once.
+
+    Each value is scattered with ``broadcast=True`` on first use; :meth:`futures` scatters
+    again any value whose data was lost (the last worker holding it died), so tasks
+    submitted after the loss find it. ``None`` values are passed to the tasks as they are.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    **values
+        Name -> object, the task keyword arguments to share.
+    """
+
+    def __init__(self, client, **values):
+        self.client = client
+        self.values = {name: value for name, value in values.items() if value is not None}
+        self.empty = {name: None for name, value in values.items() if value is None}
+        self._futures = {}
+
+    def futures(self) -> dict:
+        """Name -> the future of each value (``None`` for a ``None`` value)."""
+        for name, value in self.values.items():
+            future = self._futures.get(name)
+            if future is None or future.status in ("cancelled", "lost", "error"):
+                self._futures[name] = self.client.scatter(value, broadcast=True, hash=False)
+        return {**self.empty, **self._futures}
+
+    def release(self) -> None:
+        """Let the workers drop the scattered data."""
+        if self._futures:
+            self.client.cancel(list(self._futures.values()))
+        self._futures = {}

@@ -173,7 +173,7 @@ def batched_search(
     scheduler = cluster.resolve_scheduler(scheduler)
     client = cluster.get_client(cluster.LOCAL if scheduler == cluster.PROCESSES else scheduler)
     batch_size = n_points or cluster.n_workers(client)
-    objective_future = client.scatter(objective, broadcast=True, hash=False) if len(done) < n_calls else None
+    shared = cluster.Shared(client, objective=objective)  # sent to the workers once, at the first batch
 
     bar = tqdm(total=n_calls, initial=min(len(done), n_calls), desc="search", unit="call", disable=not progress)
 
@@ -196,14 +196,12 @@ def batched_search(
             calls = [{"origin": origin, "params": {n: tuning._plain(v) for n, v in zip(names, p)}}
                      for origin, p in points]
             first = len(done)
-            cluster.map_unordered(client, _evaluate, calls, record,
-                                  common={"objective": objective_future, "target": target})
+            cluster.map_unordered(client, _evaluate, calls, record, shared=shared, common={"target": target})
             batch = done[first:]
             optimizer.tell([tuning._point(dims, r["params"]) for r in batch], [r["objective"] for r in batch])
     finally:
         bar.close()
-        if objective_future is not None:
-            client.cancel([objective_future])
+        shared.release()
     result = optimizer.get_result() if optimizer.Xi else None
     return tuning.SearchResult(tuning._calls_frame(done, names), result, n_resumed)
 
