@@ -77,6 +77,7 @@ def batched_search(
     acq_optimizer: str = "sampling",
     strategy: str = "cl_min",
     scheduler=None,
+    time_budget_s: float | None = None,
     random_state: int | None = None,
     progress: bool = True,
 ) -> tuning.SearchResult:
@@ -117,6 +118,9 @@ def batched_search(
         ``"local"``, the address of a Dask scheduler or a Client (see
         :mod:`recasketch.cluster`); ``None`` reads ``RECASKETCH_SCHEDULER``. A search
         always runs on Dask: ``"processes"`` means the LocalCluster here.
+    time_budget_s : float, default=None
+        Wall seconds after which no new batch is started (the running one finishes);
+        ``n_calls`` stays the cap. ``None``: run until ``n_calls``.
     random_state : int, default=None
         Seed of the optimizer. With the same seed, ``n_points`` and objective, a fresh
         search proposes the same points, whatever order the calls finish in.
@@ -147,6 +151,8 @@ def batched_search(
         raise ValueError(f"Unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}.")
     if n_points is not None and (not tuning._is_count(n_points) or n_points < 1):
         raise ValueError(f"n_points must be an integer >= 1 or None, got {n_points!r}.")
+    if time_budget_s is not None and not time_budget_s > 0:
+        raise ValueError(f"time_budget_s must be > 0 or None, got {time_budget_s!r}.")
     starts = tuning._check_x0(x0, dims)
     if len(starts) + n_initial_points > n_calls:
         raise ValueError(
@@ -185,8 +191,11 @@ def batched_search(
         bar.update(1)
         bar.set_postfix_str(f"best {target} {max(-r['objective'] for r in done) + 0.0:.4f}", refresh=False)
 
+    started = time.perf_counter()
     try:
         while len(done) < n_calls:
+            if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
+                break
             size = min(batch_size, n_calls - len(done))
             points = [("x0", p) for p in pending_starts[:size]]
             pending_starts = pending_starts[len(points):]
