@@ -56,8 +56,9 @@ PROCESSES = "processes"
 #: An in-process Dask ``LocalCluster`` on this machine.
 LOCAL = "local"
 #: What a grid runs on when neither ``scheduler`` nor ``RECASKETCH_SCHEDULER`` says: the
-#: Dask ``LocalCluster``, whose full-grid wall time measured within a few per cent of the
-#: process pool's (README, "Measured"; ``make bench-dask``).
+#: Dask ``LocalCluster``. Measured with ``make bench-dask`` on a slice of post 1's grid on the
+#: full-size synthetic data (2 cores): 0.6 % slower than the process pool once running, plus
+#: about 7 s to start it once per session (README, "Measured").
 DEFAULT_SCHEDULER = LOCAL
 
 _ADDRESS_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://", "inproc://")
@@ -163,10 +164,17 @@ def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: 
         if client is not None and client.status == "running" and _local["n_workers"] == wanted:
             return client
         close_local()
-        cluster = distributed.LocalCluster(
-            n_workers=wanted, threads_per_worker=1, processes=True, dashboard_address=dashboard_address,
-            env={"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-        )
+        import dask
+
+        # Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, so that glibc hands freed memory
+        # back at once; then every block of scores an evaluation allocates is a fresh mmap, and
+        # the grid's evaluations took about 45 % longer than in a process pool (measured on the
+        # full-size synthetic data). glibc's own adaptive threshold is kept here instead.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            cluster = distributed.LocalCluster(
+                n_workers=wanted, threads_per_worker=1, processes=True, dashboard_address=dashboard_address,
+                env={"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+            )
         client = distributed.Client(cluster, set_as_default=False)
         _local.update(client=client, n_workers=wanted)
         if verbose:

@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from . import cluster, tuning
 
-__all__ = ["STRATEGIES", "batched_search"]
+__all__ = ["STRATEGIES", "batched_search", "compare_searches"]
 
 #: The constant-liar strategies of ``skopt.Optimizer.ask``: lie the best (``cl_min``, the
 #: values minimised being ``-p@k``), the mean or the worst value seen.
@@ -214,3 +215,47 @@ def batched_search(
     result = optimizer.get_result() if optimizer.Xi else None
     return tuning.SearchResult(tuning._calls_frame(done, names), result, n_resumed)
 
+
+
+def compare_searches(objective: Callable[[dict], Mapping], space: Mapping, n_calls: int, seeds,
+                     n_initial_points: int = 10, n_points: int | None = None, scheduler=None,
+                     target: str = "p@k") -> pd.DataFrame:
+    """The serial forest search against the batched one, at equal calls and at equal wall time.
+
+    For each seed: post 2's serial search (:func:`recasketch.tuning.resumable_search`,
+    ``forest_minimize``) with ``n_calls`` calls; the batched search with the same calls;
+    and the batched search given the serial search's wall time (at most ``4 * n_calls``
+    calls), so it runs as many calls as fit in it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (seed, search): ``seed``, ``search``, ``calls``, ``failed``,
+        ``wall seconds`` and ``best`` (the best ``target`` found).
+    """
+    scheduler = cluster.resolve_scheduler(scheduler)
+    client = cluster.get_client(cluster.LOCAL if scheduler == cluster.PROCESSES else scheduler)
+    n_points = n_points or cluster.n_workers(client)
+    rows = []
+
+    def add(seed, name, result, seconds):
+        ok = result.calls[result.calls.status == "ok"]
+        rows.append({"seed": seed, "search": name, "calls": len(result.calls), "failed": result.n_failed,
+                     "wall seconds": seconds, "best": float(ok[target].max()) if len(ok) else np.nan})
+
+    for seed in seeds:
+        start = time.perf_counter()
+        serial = tuning.resumable_search(objective, space, n_calls, n_initial_points=n_initial_points,
+                                         target=target, random_state=seed, progress=False)
+        budget = time.perf_counter() - start
+        add(seed, "serial forest", serial, budget)
+        start = time.perf_counter()
+        batched = batched_search(objective, space, n_calls, n_initial_points=n_initial_points, target=target,
+                                 n_points=n_points, scheduler=client, random_state=seed, progress=False)
+        add(seed, f"batched x{n_points}, equal calls", batched, time.perf_counter() - start)
+        start = time.perf_counter()
+        timed = batched_search(objective, space, 4 * n_calls, n_initial_points=n_initial_points, target=target,
+                               n_points=n_points, scheduler=client, time_budget_s=budget, random_state=seed,
+                               progress=False)
+        add(seed, f"batched x{n_points}, equal wall time", timed, time.perf_counter() - start)
+    return pd.DataFrame(rows)

@@ -32,11 +32,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import budgets
+from . import budgets, cluster, tuning
 
 __all__ = [
     "ScaleOutPlan",
     "FitCost",
+    "compare_grid_schedulers",
     "fit_growth",
     "growth_table",
     "implicit_fit_cost",
@@ -294,3 +295,65 @@ def fit_growth(table: pd.DataFrame, memory_bytes: int | None = None) -> pd.DataF
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "engine"
     return out
+
+
+def compare_grid_schedulers(train, test, users, param_grid, epochs, schedulers: dict, k: int = 5,
+                            n_jobs: int | None = None, base_params=None, cold_start: bool = True):
+    """Run one grid of learning curves on each scheduler in turn, timing each.
+
+    Parameters
+    ----------
+    train, test : scipy.sparse matrix of shape (n_users, n_items)
+    users : array-like of int
+        The split's users.
+    param_grid : mapping
+        As for :func:`recasketch.tuning.grid_search_learning_curve` (implicit's ALS).
+    epochs : list of int
+        Checkpoints.
+    schedulers : dict of str to scheduler
+        Display name -> ``scheduler`` argument, run in this order, e.g.
+        ``{"process pool": "processes", "Dask, started here": "local", "Dask, running": "local"}``.
+    k : int, default=5
+    n_jobs : int, default=None
+        Worker processes on this machine (``None``: one per core).
+    base_params : mapping, default=None
+        Shared model parameters; default ``{"random_state": 0}``.
+    cold_start : bool, default=True
+        Stop a running LocalCluster before the first ``"local"`` entry, so its time
+        includes starting the cluster (as a script's first grid does).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per scheduler: ``scheduler``, ``wall seconds``, ``combinations``,
+        ``relative to first`` (wall time over the first row's) and ``largest difference``
+        (the largest absolute difference of any score from the first row's results).
+    results : dict of str to pandas.DataFrame
+        Each scheduler's results frame.
+    """
+    base_params = {"random_state": 0} if base_params is None else dict(base_params)
+    if not schedulers:
+        raise ValueError("Give at least one scheduler to time.")
+    results, seconds = {}, {}
+    stopped = not cold_start
+    for name, scheduler in schedulers.items():
+        if not stopped and scheduler == cluster.LOCAL:
+            cluster.close_local()
+            stopped = True
+        start = time.perf_counter()
+        results[name] = tuning.grid_search_learning_curve(base_params, param_grid, train, test, epochs, k=k,
+                                                          user_index=users, n_jobs=n_jobs, progress=False,
+                                                          scheduler=scheduler)
+        seconds[name] = time.perf_counter() - start
+    first = next(iter(results))
+
+    def scores(frame):
+        keep = frame[frame.metric != "seconds"]
+        return keep.sort_values([*param_grid, "epoch", "metric", "split"], kind="stable")["value"].to_numpy()
+
+    rows = [{"scheduler": name, "wall seconds": seconds[name],
+             "combinations": int(frame.groupby(list(param_grid)).ngroups),
+             "relative to first": seconds[name] / seconds[first],
+             "largest difference": float(np.max(np.abs(scores(frame) - scores(results[first]))))}
+            for name, frame in results.items()]
+    return pd.DataFrame(rows), results

@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,20 @@ def _import_pyspark():
 
 _session = {"spark": None, "tmp": None}
 
+#: The driver's logging: errors only, so a notebook shows Spark's failures, not its start-up chatter.
+_LOG4J2 = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+"""
+
+# pyspark warns on import that it is not yet tested with pandas 3; nothing here goes through
+# its pandas conversions (likes go in as CSV, factors come back with collect()).
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
 
 def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_partitions: int | None = None):
     """A SparkSession: ``local[<cores>]`` here by default, or the cluster at ``master``.
@@ -155,8 +170,11 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
     master = master or os.environ.get("RECASKETCH_SPARK_MASTER") or f"local[{os.cpu_count() or 1}]"
     local = master.startswith("local")
     tmp = tempfile.mkdtemp(prefix="recasketch-spark-")
+    log_config = Path(tmp) / "log4j2.properties"
+    log_config.write_text(_LOG4J2)
     builder = (SparkSession.builder.master(master).appName("recasketch")
                .config("spark.driver.memory", driver_memory)
+               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.local.dir", tmp))
     if local:

@@ -243,3 +243,16 @@ def test_a_grid_interrupted_on_the_client_resumes_from_its_log(split, client, tm
     serial = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=1,
                                         progress=False)
     pd.testing.assert_frame_equal(quality(serial), quality(results))
+
+
+def test_compare_grid_schedulers_times_each_and_checks_the_scores(split, client):
+    from recasketch.scaling import compare_grid_schedulers
+
+    train, test, users = split
+    table, results = compare_grid_schedulers(train, test, users, GRID, [2, 4],
+                                             {"pool": "processes", "dask": client, "pool again": "processes"},
+                                             n_jobs=2, base_params=BASE)
+    assert list(table.scheduler) == ["pool", "dask", "pool again"]
+    assert (table["largest difference"] == 0).all() and (table["combinations"] == 4).all()
+    assert table["relative to first"].iloc[0] == 1.0 and (table["wall seconds"] > 0).all()
+    pd.testing.assert_frame_equal(quality(results["pool"]), quality(results["dask"]))

@@ -202,3 +202,16 @@ def test_guards(split, client):
         batched_search(obj, SPACE, 3, n_initial_points=4, scheduler=client)
     with pytest.raises(ValueError, match="Give x0 or n_initial_points >= 1"):
         batched_search(obj, SPACE, 3, n_initial_points=0, scheduler=client)
+
+
+def test_compare_searches_runs_three_searches_per_seed(split, client, tmp_path):
+    from recasketch.distributed_search import compare_searches
+
+    table = compare_searches(objective(split, tmp_path), SPACE, 4, seeds=[0, 1], n_initial_points=2, n_points=2,
+                             scheduler=client)
+    assert list(table.search.unique()) == ["serial forest", "batched x2, equal calls", "batched x2, equal wall time"]
+    assert len(table) == 6 and (table.groupby("search").seed.apply(list) == [[0, 1]] * 3).all()
+    assert (table[table.search != "batched x2, equal wall time"].calls == 4).all()
+    timed = table[table.search == "batched x2, equal wall time"]
+    assert ((timed.calls >= 2) & (timed.calls <= 16)).all()
+    assert table.best.between(0, 1).all()
