@@ -17,7 +17,8 @@ was there before it:
   during ``fit`` (``tracemalloc``: its copy of the matrix, the transpose, the factors);
 * Spark: the peak of the JVM heap from loading the likes to the end of ``fit``
   (:attr:`recasketch.spark_als.SparkALS.peak_heap_bytes_`), which includes garbage not
-  yet collected, so it is an upper bound.
+  yet collected, so it is an upper bound; and what is still held after a full GC at the
+  end (``retained_heap_bytes_``: the cached likes and the factors), a lower bound.
 """
 
 from __future__ import annotations
@@ -70,13 +71,13 @@ _PLANS = {
         grid={"factors": [10, 40], "regularization": [0.1, 10.0], "alpha": [10, 50]},
         grid_epochs=[2, 4, 6, 8, 10],
         search_calls=8,
-        search_seeds=(0, 1, 2),
+        search_seeds=(0, 1),
         n_points=2,
-        iterations=10,
-        cost_iterations=(2, 6),
+        iterations=8,
+        cost_iterations=(2, 5),
         spark_lambda_factors=(0.25, 1.0, 4.0),
         growth_base="sample",
-        growth_fraction=0.125,
+        growth_fraction=0.0625,
         growth_scales=(1, 4, 16),
     ),
     "full": ScaleOutPlan(
@@ -142,10 +143,16 @@ def scaled_likes(scale: float, base: str = "full", random_state=0) -> sp.csr_mat
 
 
 class FitCost(NamedTuple):
-    """Seconds per ALS iteration and the memory of one fit."""
+    """Seconds per ALS iteration and the memory of one fit.
+
+    ``peak_bytes`` is the most a fit held at once (for Spark an upper bound, garbage
+    included); ``retained_bytes`` what it still holds after a full GC at the end (Spark
+    only: a lower bound of what it needs), ``None`` where not measured.
+    """
 
     seconds_per_iteration: float
     peak_bytes: int
+    retained_bytes: int | None = None
 
 
 def _matrix_bytes(matrix: sp.csr_matrix) -> int:
@@ -200,7 +207,10 @@ def spark_fit_cost(matrix, iterations=(2, 6), factors: int = 40, spark=None, **p
     short = SparkALS(factors=factors, iterations=few, spark=spark, **params).fit(matrix)
     long = SparkALS(factors=factors, iterations=many, spark=spark, **params).fit(matrix)
     seconds = (long.fit_seconds_ - short.fit_seconds_) / (many - few)
-    return FitCost(max(seconds, 0.0), max(short.peak_heap_bytes_, long.peak_heap_bytes_))
+    if long.peak_heap_bytes_ is None:  # a cluster: its executors' memory is not seen from here
+        return FitCost(max(seconds, 0.0), 0, None)
+    return FitCost(max(seconds, 0.0), max(short.peak_heap_bytes_, long.peak_heap_bytes_),
+                   max(short.retained_heap_bytes_, long.retained_heap_bytes_))
 
 
 def growth_table(engines: dict[str, Callable], scales: Sequence[float], base: str = "full",
@@ -227,16 +237,18 @@ def growth_table(engines: dict[str, Callable], scales: Sequence[float], base: st
     -------
     pandas.DataFrame
         One row per (scale, engine): ``scale``, ``users``, ``items``, ``likes``,
-        ``engine``, ``seconds per iteration``, ``peak MB`` and ``bytes per like``.
+        ``engine``, ``seconds per iteration``, ``peak MB``, ``retained MB`` (NaN where not
+        measured) and ``bytes per like`` (of the peak).
     """
     rows = []
     for scale in scales:
         matrix = scaled_likes(scale * fraction, base, random_state=random_state)
         for name, cost in engines.items():
             measured = cost(matrix)
+            retained = np.nan if measured.retained_bytes is None else measured.retained_bytes / 2**20
             rows.append({"scale": scale, "users": matrix.shape[0], "items": matrix.shape[1], "likes": matrix.nnz,
                          "engine": name, "seconds per iteration": measured.seconds_per_iteration,
-                         "peak MB": measured.peak_bytes / 2**20,
+                         "peak MB": measured.peak_bytes / 2**20, "retained MB": retained,
                          "bytes per like": measured.peak_bytes / matrix.nnz})
             if progress is not None:
                 progress(f"{name}: {matrix.nnz:,} likes, {measured.seconds_per_iteration:.3f} s/iteration, "
@@ -251,13 +263,14 @@ def machine_memory_bytes() -> int:
     return int(psutil.virtual_memory().total)
 
 
-def fit_growth(table: pd.DataFrame, memory_bytes: int | None = None) -> pd.DataFrame:
+def fit_growth(table: pd.DataFrame, memory_bytes: int | None = None, memory: str = "peak MB") -> pd.DataFrame:
     """The growth of each engine's cost with the likes, and where memory runs out.
 
     Time: ``seconds = c * likes ** exponent``, fitted by least squares on the logs.
     Memory: ``bytes = fixed + per_like * likes``, fitted by least squares. The
     projection is the likes at which ``bytes`` reaches ``memory_bytes`` (this machine's
-    memory by default), with the seconds per iteration there.
+    memory by default), with the seconds per iteration there. ``memory`` names the
+    column fitted (``"peak MB"`` or ``"retained MB"``); engines without it are left out.
 
     Returns
     -------
@@ -276,9 +289,11 @@ def fit_growth(table: pd.DataFrame, memory_bytes: int | None = None) -> pd.DataF
     memory_bytes = machine_memory_bytes() if memory_bytes is None else int(memory_bytes)
     rows = {}
     for engine, part in table.groupby("engine", sort=False):
+        if part[memory].isna().any():
+            continue
         likes = part["likes"].to_numpy(dtype=float)
         seconds = part["seconds per iteration"].to_numpy(dtype=float)
-        peak = part["peak MB"].to_numpy(dtype=float) * 2**20
+        peak = part[memory].to_numpy(dtype=float) * 2**20
         if len(part) < 2 or np.ptp(likes) == 0:
             raise ValueError(f"{engine}: fitting a growth needs measurements at two or more sizes.")
         positive = seconds > 0

@@ -33,10 +33,12 @@ Java stack trace.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -53,6 +55,7 @@ __all__ = [
     "MIN_JAVA",
     "SparkALS",
     "check_java",
+    "driver_log",
     "recommend_precision_at_k",
     "recommend_top_k",
     "regularization_sweep",
@@ -183,18 +186,41 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
                    .config("spark.sql.shuffle.partitions", str(shuffle_partitions or 2 * (os.cpu_count() or 1))))
     elif shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    driver_log = Path(tmp) / "driver.log"
     try:
-        spark = builder.getOrCreate()
+        with open(driver_log, "ab") as log, _stderr_to(log):  # the JVM keeps this stderr for good
+            spark = builder.getOrCreate()
     except Exception as err:  # a gateway that never started: PySparkRuntimeError, Py4JError, ...
         last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        tail = " | ".join(driver_log.read_text(errors="replace").strip().splitlines()[-3:])
         raise EngineUnavailableError(
-            f"Spark did not start at master {master!r} ({type(err).__name__}: {last}). Check Java "
-            f"({_INSTALL_JAVA.format(min=MIN_JAVA)}) and, for a cluster, that the master is reachable.",
-            engine="spark") from None
+            f"Spark did not start at master {master!r} ({type(err).__name__}: {last}; the JVM said: "
+            f"{tail or 'nothing'}). Check Java ({_INSTALL_JAVA.format(min=MIN_JAVA)}) and, for a cluster, "
+            "that the master is reachable.", engine="spark") from None
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.setCheckpointDir(os.path.join(tmp, "checkpoints"))
     _session.update(spark=spark, tmp=tmp)
     return spark
+
+
+@contextlib.contextmanager
+def _stderr_to(stream):
+    """Point this process's file descriptor 2 at ``stream`` while a child (the JVM) starts, so
+    the JVM's start-up chatter (and later its log) goes to a file, not into a notebook."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        os.dup2(stream.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def driver_log() -> Path | None:
+    """The file the local Spark driver (JVM) writes its output and errors to, if one is running."""
+    return Path(_session["tmp"]) / "driver.log" if _session["tmp"] else None
 
 
 def stop_spark() -> None:
@@ -247,6 +273,13 @@ class _HeapPeak:
         if not self.pools:
             return None
         return max(sum(int(p.getPeakUsage().getUsed()) for p in self.pools) - self.before, 0)
+
+    def retained(self, spark) -> int | None:
+        """Heap in use after a full GC, above the use at the start: what the fit keeps."""
+        if not self.pools:
+            return None
+        spark.sparkContext._jvm.java.lang.System.gc()
+        return max(sum(int(p.getUsage().getUsed()) for p in self.pools) - self.before, 0)
 
 
 def _factor_array(frame, n_rows: int, rank: int) -> np.ndarray:
@@ -304,6 +337,10 @@ class SparkALS:
         loaded, up to the end of ``fit`` (the sum of the heap pools' peaks, garbage not
         yet collected included: an upper bound); ``None`` on a cluster, whose executors
         run elsewhere.
+    retained_heap_bytes_ : int or None
+        In local mode, the heap still in use after a full GC at the end of ``fit``, with
+        the likes cached and the factors persisted (what the fit keeps: a lower bound of
+        what it needs); ``None`` on a cluster.
 
     Examples
     --------
@@ -372,6 +409,7 @@ class SparkALS:
         n_users, n_items = matrix.shape
         self.user_factors_ = _factor_array(self.model_.userFactors, n_users, int(self.factors))
         self.item_factors_ = _factor_array(self.model_.itemFactors, n_items, int(self.factors))
+        self.retained_heap_bytes_ = heap.retained(spark)  # likes cached, factors persisted
         likes.unpersist()
         return self
 
@@ -428,16 +466,19 @@ def regularization_sweep(train, test, users, regularizations, factors=40, alpha=
                          implicit_regularization=0.1, k=5, random_state=0, spark=None) -> pd.DataFrame:
     """Spark's ALS at several ``regParam`` beside implicit's ALS, on one split.
 
-    implicit is fitted once with ``implicit_regularization``; each Spark model with the
-    same factors, alpha and iterations. For each the table gives the test p@k in both
-    protocols and how close the Spark model is to implicit's: the mean share of each
-    user's top-k lists (train likes removed) the two models agree on.
+    implicit is fitted with ``implicit_regularization``, and again with another seed
+    (``random_state + 1``): how far two fits of the *same* objective lie apart is the
+    yardstick. Each Spark model has the same factors, alpha and iterations. For each
+    the table gives the test p@k in both protocols and how close the model is to
+    implicit's: the mean share of each user's top-k lists (train likes removed) the two
+    models agree on.
 
     Returns
     -------
     pandas.DataFrame
-        One row per model: ``model``, ``regularization``, ``p@k``, ``p@k filtered``,
-        ``top-k overlap`` (1 for implicit itself) and ``fit seconds``.
+        One row per model: ``model`` ("implicit", "implicit, another seed", "Spark"),
+        ``regularization``, ``p@k``, ``p@k filtered``, ``top-k overlap`` (1 for implicit
+        itself) and ``fit seconds``.
     """
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -458,6 +499,11 @@ def regularization_sweep(train, test, users, regularizations, factors=40, alpha=
                 "fit seconds": seconds}
 
     rows = [row("implicit", implicit_model, implicit_regularization, implicit_seconds)]
+    other_seed = AlternatingLeastSquares(factors=factors, regularization=implicit_regularization, alpha=alpha,
+                                         iterations=iterations, random_state=random_state + 1)
+    start = time.perf_counter()
+    other_seed.fit(sp.csr_matrix(train), show_progress=False)
+    rows.append(row("implicit, another seed", other_seed, implicit_regularization, time.perf_counter() - start))
     for regularization in regularizations:
         model = SparkALS(factors=factors, regularization=regularization, alpha=alpha, iterations=iterations,
                          random_state=random_state, spark=spark).fit(train)

@@ -50,7 +50,9 @@ def test_growth_table_and_fit_recover_a_known_cost():
 
     table = scaling.growth_table({"fake": fake}, scales=(1, 2, 4), base="sample", fraction=0.1)
     assert list(table.columns) == ["scale", "users", "items", "likes", "engine", "seconds per iteration",
-                                   "peak MB", "bytes per like"]
+                                   "peak MB", "retained MB", "bytes per like"]
+    assert table["retained MB"].isna().all()
+    assert scaling.fit_growth(table, memory_bytes=2**30, memory="retained MB").empty
     assert table["likes"].is_monotonic_increasing and len(table) == 3
     fitted = scaling.fit_growth(table, memory_bytes=2**30)
     row = fitted.loc["fake"]

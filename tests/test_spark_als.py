@@ -58,7 +58,7 @@ def test_factors_score_through_our_metrics_and_equal_sparks_own_top_k(fitted, sp
     train, test, users = split
     assert fitted.user_factors.shape == (120, 6) and fitted.item_factors.shape == (90, 6)
     assert fitted.user_factors.dtype == np.float32 and np.isfinite(fitted.user_factors).all()
-    assert fitted.fit_seconds_ > 0 and fitted.peak_heap_bytes_ > 0
+    assert fitted.fit_seconds_ > 0 and fitted.peak_heap_bytes_ >= fitted.retained_heap_bytes_ >= 0
     ours = metrics.precision_at_k(fitted, test, k=5, users=users)
     assert 0 < ours <= 1
     assert spark_als.recommend_precision_at_k(fitted, test, k=5, users=users) == pytest.approx(ours, abs=1e-12)
@@ -168,4 +168,6 @@ def test_spark_fit_cost(spark, split):
 
     train, _, _ = split
     cost = spark_fit_cost(train, iterations=(1, 3), factors=4, spark=spark, alpha=10)
-    assert cost.seconds_per_iteration >= 0 and cost.peak_bytes > 0
+    assert cost.seconds_per_iteration >= 0 and cost.peak_bytes > 0 and cost.retained_bytes is not None
+    log = spark_als.driver_log()
+    assert log is not None and log.exists()  # the JVM's output goes to a file, not to the console
