@@ -70,7 +70,7 @@ _PLANS = {
     "ci": ScaleOutPlan(
         grid={"factors": [10, 40], "regularization": [0.1, 10.0], "alpha": [10, 50]},
         grid_epochs=[2, 4, 6, 8, 10],
-        search_calls=8,
+        search_calls=6,
         search_seeds=(0, 1),
         n_points=2,
         iterations=8,
