@@ -283,7 +283,7 @@ def fit_growth(table: pd.DataFrame, memory_bytes: int | None = None, memory: str
     >>> t = pd.DataFrame({"engine": ["a"] * 3, "likes": [1e3, 4e3, 16e3],
     ...                   "seconds per iteration": [0.01, 0.04, 0.16], "peak MB": [1.0, 2.5, 8.5]})
     >>> g = fit_growth(t, memory_bytes=2**30)
-    >>> round(g.loc["a", "time exponent"], 3), round(g.loc["a", "bytes per like"])
+    >>> round(float(g.loc["a", "time exponent"]), 3), round(float(g.loc["a", "bytes per like"]))
     (1.0, 524)
     """
     memory_bytes = machine_memory_bytes() if memory_bytes is None else int(memory_bytes)
