@@ -81,7 +81,7 @@ results: $(STAMP) ## Execute the notebooks at BUDGET on DATA=..., into data/resu
 calibrate: $(STAMP) ## Fit the synthetic full preset to the posts' figures; writes data/calibration/ (resumes its search log)
 	$(PY) -m recasketch.calibration --calls $(CALIBRATION_CALLS) --seeds 0 1 2
 
-bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods (full preset)
+bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods, and a small ALS grid on a process pool vs Dask (full preset)
 	$(PY) -m recasketch.bench
 
 bench-grid: $(STAMP) ## Time the post's full ALS grid (180 combinations x epochs 2..38) on the full preset
