@@ -26,7 +26,9 @@ holding them) to every worker once with ``client.scatter(..., broadcast=True)``,
 one task per item and hands each result back to the caller as it finishes, in this
 process, so a log written there receives each finished item exactly once. A worker that
 dies mid-task (killed, out of memory) has its task run again on another worker by the
-scheduler; a task that raises stops the run, as it does in a process pool.
+scheduler; if it held the last copy of a scattered input, :class:`Shared` scatters that
+input again and the tasks that waited on it are submitted again. A task that raises
+stops the run, as it does in a process pool.
 """
 
 from __future__ import annotations
