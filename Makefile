@@ -15,6 +15,13 @@ DATA ?= synthetic-full
 BUDGET ?= full
 ## Calls for `make bench-search`
 CALLS ?= 30
+## Rounds of `make bench-dask`
+REPEAT ?= 2
+## Where grids and searches run: empty (the default, a Dask LocalCluster here) | processes | tcp://host:8786
+SCHEDULER ?=
+ifneq ($(strip $(SCHEDULER)),)
+export RECASKETCH_SCHEDULER := $(SCHEDULER)
+endif
 ## Calls of the calibration search for `make calibrate` (resumes from data/calibration/search.jsonl)
 CALIBRATION_CALLS ?= 24
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
@@ -24,7 +31,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help venv test run notebooks data sample synthetic-full results bench bench-grid bench-search html lock clean calibrate
+.PHONY: help venv test run notebooks data sample synthetic-full results bench bench-dask bench-grid bench-search html lock clean calibrate
 
 help: ## Show this list of targets
 	@echo "recasketch — make targets:"
@@ -74,11 +81,14 @@ results: $(STAMP) ## Execute the notebooks at BUDGET on DATA=..., into data/resu
 calibrate: $(STAMP) ## Fit the synthetic full preset to the posts' figures; writes data/calibration/ (resumes its search log)
 	$(PY) -m recasketch.calibration --calls $(CALIBRATION_CALLS) --seeds 0 1 2
 
-bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods (full preset)
+bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods, and a small ALS grid on a process pool vs Dask (full preset)
 	$(PY) -m recasketch.bench
 
 bench-grid: $(STAMP) ## Time the post's full ALS grid (180 combinations x epochs 2..38) on the full preset
 	$(PY) -m recasketch.bench grid
+
+bench-dask: $(STAMP) ## Time a 4-combination slice of the post's ALS grid on a process pool and on a Dask LocalCluster
+	$(PY) -m recasketch.bench dask --repeat $(REPEAT)
 
 bench-search: $(STAMP) ## Run 30 calls of post 2's WARP search on the full preset (resumable) and project the full cost
 	$(PY) -m recasketch.bench search --calls $(CALLS)
@@ -89,7 +99,7 @@ html: $(STAMP) ## Render the notebooks as a static tutorial in site/ (index, pre
 lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	rm -rf /tmp/recasketch-lock && $(PYTHON) -m venv /tmp/recasketch-lock
 	/tmp/recasketch-lock/bin/pip install --quiet --upgrade pip
-	/tmp/recasketch-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/recasketch-lock/bin/pip install --quiet -e '.[dev,spark]'
 	{ echo "# Pinned environment for recasketch (Python 3.11). Regenerate with 'make lock'."; \
 	  echo "# Install: pip install -r requirements.lock && pip install --no-deps -e ."; \
 	  /tmp/recasketch-lock/bin/pip freeze --exclude-editable; } > requirements.lock

@@ -19,6 +19,12 @@
 calls of post 2's search without features, resumable from its log, and projects the
 wall time of the post's 250 + 50 calls from the measured seconds per call.
 
+4. the same small ALS grid run by a process pool and by a Dask LocalCluster (started
+   cold, then reused), side by side: the overhead of running the grids on Dask.
+
+``python -m recasketch.bench dask`` (``make bench-dask``) times a larger slice of post 1's
+grid (checkpoints every 2 epochs to 38) both ways, alternating, ``--repeat`` times.
+
 ``python -m recasketch.bench grid`` (``make bench-grid``) runs post 1's whole grid (180
 combinations, checkpoints every 2 epochs to 38) and prints its wall time beside the
 same grid's time with the dense evaluation, estimated from a few combinations measured
@@ -332,6 +338,55 @@ def bench_grid(inter, split, n_jobs: int, log_path: Path, sample_factors=(10, 40
     return results
 
 
+#: The small grid ``make bench`` runs on both schedulers, and the larger one of ``make bench-dask``.
+DASK_BENCH_GRIDS = {
+    "small": ({"factors": [10, 40], "regularization": [0.1, 10.0], "alpha": [10, 50]}, list(range(2, 11, 2))),
+    "large": ({"factors": [40], "regularization": [0.1, 1.0], "alpha": [10, 50]}, list(range(2, 39, 2))),
+}
+
+
+def bench_dask(inter, split, grid: str = "small", n_jobs: int | None = None, repeat: int = 1):
+    """The same ALS grid on a process pool and on a Dask LocalCluster, alternating; wall times.
+
+    The LocalCluster is timed twice per round: started inside the timing ("cold", as a
+    script's first grid) and reused ("warm", as a notebook's later grids). Every run
+    computes every combination (no log), and the results are checked equal.
+    """
+    from . import cluster
+    from .tuning import grid_search_learning_curve
+
+    train, test, users = split
+    param_grid, epochs = DASK_BENCH_GRIDS[grid]
+    n_jobs = n_jobs or os.cpu_count() or 1
+    n_combos = int(np.prod([len(v) for v in param_grid.values()]))
+    times = {"process pool": [], "Dask LocalCluster, cold": [], "Dask LocalCluster, warm": []}
+    results = {}
+
+    def run(name, scheduler):
+        start = time.perf_counter()
+        results[name] = grid_search_learning_curve({"random_state": 0}, param_grid, train, test, epochs, k=5,
+                                                   user_index=users, n_jobs=n_jobs, progress=False,
+                                                   scheduler=scheduler)
+        times[name].append(time.perf_counter() - start)
+
+    for _ in range(repeat):
+        cluster.close_local()
+        run("process pool", cluster.PROCESSES)
+        run("Dask LocalCluster, cold", cluster.LOCAL)
+        run("Dask LocalCluster, warm", cluster.LOCAL)
+    cluster.close_local()
+    quality = {name: r[r.metric != "seconds"].reset_index(drop=True) for name, r in results.items()}
+    same = all(np.allclose(q["value"], quality["process pool"]["value"], rtol=1e-4, atol=1e-7)
+               for q in quality.values())
+    pool = statistics.median(times["process pool"])
+    rows = [(name, f"{statistics.median(t):.1f}", f"{100 * (statistics.median(t) / pool - 1):+.1f} %")
+            for name, t in times.items()]
+    print(f"\nALS grid on {n_jobs} worker processes: {n_combos} combinations x {len(epochs)} checkpoints "
+          f"(median of {repeat}; same results on both: {same})")
+    print(_table(rows, ["scheduler", "wall s", "vs pool"]))
+    return times
+
+
 def _item_features(data_dir: Path, item_ids):
     """Identity ⊕ tags/categories for the likes matrix's items, as post 2 builds them."""
     from .data import read_features
@@ -432,13 +487,14 @@ def bench_search(inter, split, data_dir: Path, n_calls: int, log_path: Path, num
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="recasketch benchmarks on the full synthetic preset")
-    parser.add_argument("what", nargs="?", choices=["steps", "grid", "search"], default="steps")
+    parser.add_argument("what", nargs="?", choices=["steps", "grid", "search", "dask"], default="steps")
     parser.add_argument("--data-dir", type=Path, default=config.SYNTHETIC_FULL_DIR)
     parser.add_argument("--n-jobs", type=int, default=os.cpu_count(),
                         help="grid processes, or LightFM threads for the search")
     parser.add_argument("--log", type=Path, default=None,
                         help="grid or search log; rerunning resumes from it")
     parser.add_argument("--calls", type=int, default=30, help="search calls (default: 30)")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of `dask` (default: 2)")
     args = parser.parse_args(argv)
 
     print(f"machine: {_machine()}; data: full synthetic preset (SYNTHETIC, not the real crawl)")
@@ -448,6 +504,9 @@ def main(argv=None) -> int:
     if args.what == "steps":
         bench_checkpoint(inter, split)
         bench_warp_checkpoint(inter, split, data_dir)
+        bench_dask(inter, split, "small")
+    elif args.what == "dask":
+        bench_dask(inter, split, "large", args.n_jobs, args.repeat)
     elif args.what == "grid":
         bench_grid(inter, split, args.n_jobs, args.log or bench_dir / "als_grid_full.jsonl")
     else:

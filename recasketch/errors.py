@@ -3,11 +3,14 @@
 :class:`DataError` is raised by the readers (:mod:`recasketch.data`) and by the steps that
 check a frame (:mod:`recasketch.preprocess`); :class:`DownloadError` by
 :mod:`recasketch.download`. Both are importable from :mod:`recasketch.data` as well.
+:class:`EngineUnavailableError` is raised where a distributed engine cannot be used: Spark
+without pyspark or Java (:mod:`recasketch.spark_als`), a Dask scheduler that cannot be
+reached (:mod:`recasketch.cluster`).
 """
 
 from __future__ import annotations
 
-__all__ = ["DataError", "DownloadError"]
+__all__ = ["DataError", "DownloadError", "EngineUnavailableError"]
 
 
 class DataError(ValueError):
@@ -38,3 +41,22 @@ class DownloadError(RuntimeError):
         self.url = url
         self.attempts = attempts
         self.status = status
+
+
+class EngineUnavailableError(RuntimeError):
+    """A distributed engine cannot be used here: a package, Java or a scheduler is missing.
+
+    The message says what is missing and how to install or reach it, in place of the
+    engine's own stack trace (a Java gateway that never started, a connection timeout).
+
+    Parameters
+    ----------
+    message : str
+        What is missing and how to fix it.
+    engine : str
+        ``"spark"`` or ``"dask"``.
+    """
+
+    def __init__(self, message: str, *, engine: str):
+        super().__init__(message)
+        self.engine = engine

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from sklearn.model_selection import ParameterGrid
 from tqdm import tqdm
 
-from . import metrics
+from . import cluster, metrics
 
 __all__ = [
     "Candidate",
@@ -390,6 +390,7 @@ def grid_search_learning_curve(
     log_path=None,
     progress: bool = True,
     validation=None,
+    scheduler=None,
 ) -> pd.DataFrame:
     """A learning curve for every combination of ``param_grid``.
 
@@ -415,7 +416,9 @@ def grid_search_learning_curve(
     exclude_train : bool, default=False
         Score with train items removed before ranking (see :func:`learning_curve`).
     n_jobs : int, default=None
-        Worker processes; ``None`` uses every core, ``1`` runs in this process.
+        Worker processes on this machine; ``None`` uses every core, ``1`` runs in this
+        process. An existing Dask cluster (``scheduler`` an address or a Client) runs on
+        the workers it has.
     log_path : str or Path, default=None
         A JSON-lines file that receives each finished combination at once. If it
         already holds combinations of this grid, they are read back instead of
@@ -425,6 +428,14 @@ def grid_search_learning_curve(
     validation : scipy.sparse matrix, default=None
         Held-out likes scored at every checkpoint as ``split="validation"`` (see
         :func:`learning_curve`). A logged combination scored without them is run again.
+    scheduler : str or distributed.Client, default=None
+        Where the combinations run when ``n_jobs`` is not 1 (see :mod:`recasketch.cluster`):
+        ``"processes"`` (a process pool), ``"local"`` (a Dask LocalCluster on this machine,
+        started once per session), the address of a Dask scheduler (``"tcp://host:8786"``)
+        or a ``distributed.Client``. ``None`` reads ``RECASKETCH_SCHEDULER``, else uses
+        :data:`recasketch.cluster.DEFAULT_SCHEDULER`. On Dask the matrices go to each
+        worker once, and a task lost with its worker runs again on another; the log,
+        resume and results are the same on every scheduler.
 
     Returns
     -------
@@ -470,6 +481,8 @@ def grid_search_learning_curve(
             todo.append(params)
 
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
+    backend = None if n_jobs == 1 or len(todo) <= 1 else cluster.resolve_scheduler(scheduler)
+    client = None if backend in (None, cluster.PROCESSES) else cluster.get_client(backend, n_workers=n_jobs)
     bar = tqdm(total=len(combos), initial=len(records), desc="grid", unit="combination", disable=not progress)
 
     def finish(params, result):
@@ -485,10 +498,19 @@ def grid_search_learning_curve(
         bar.update(1)
 
     try:
-        if n_jobs == 1 or len(todo) <= 1:
+        if backend is None:
             for params in todo:
                 finish(params, _run_combination(estimator, params, train, test, epochs, k, users,
                                                 item_features, exclude_train, False, validation))
+        elif client is not None:
+            cluster.map_unordered(
+                client, _run_combination, [{"params": params} for params in todo],
+                lambda call, result: finish(call["params"], result),
+                shared={"train": train, "test": test, "users": users, "item_features": item_features,
+                        "validation": validation},
+                common={"estimator": estimator, "epochs": epochs, "k": k, "exclude_train": exclude_train,
+                        "single_thread": True},
+            )
         else:
             with ProcessPoolExecutor(max_workers=n_jobs, initializer=_worker_init) as pool:
                 futures = {

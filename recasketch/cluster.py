@@ -1,0 +1,347 @@
+"""Dask clusters for the grids and searches: one machine by default, a cluster by address.
+
+A grid of learning curves (:func:`recasketch.tuning.grid_search_learning_curve`) and a
+batched search (:func:`recasketch.distributed_search.batched_search`) run their tasks
+where ``scheduler`` says:
+
+``"processes"``
+    A ``concurrent.futures`` process pool on this machine (the grid only).
+``"local"``
+    A Dask ``LocalCluster`` on this machine: one worker process per core, one thread
+    each, BLAS pinned to one thread. It is started on first use, its dashboard address
+    is printed, and it is kept for the rest of the Python session (a notebook's later
+    grids reuse it); :func:`close_local` stops it.
+``"tcp://host:8786"``
+    An existing Dask cluster (``dask scheduler`` on one machine, ``dask worker
+    tcp://host:8786`` on each of the others, with recasketch and its dependencies
+    installed on every worker).
+a ``distributed.Client``
+    Used as it is.
+
+``None`` reads the environment variable ``RECASKETCH_SCHEDULER`` (``make ...
+SCHEDULER=tcp://host:8786`` sets it), and without it uses :data:`DEFAULT_SCHEDULER`.
+
+:func:`map_unordered` sends the large inputs (the train and test matrices, an objective
+holding them) to every worker once with ``client.scatter(..., broadcast=True)``, submits
+one task per item and hands each result back to the caller as it finishes, in this
+process, so a log written there receives each finished item exactly once. A worker that
+dies mid-task (killed, out of memory) has its task run again on another worker by the
+scheduler; if it held the last copy of a scattered input, :class:`Shared` scatters that
+input again and the tasks that waited on it are submitted again. A task that raises
+stops the run, as it does in a process pool.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable, Mapping
+
+from .errors import EngineUnavailableError
+
+__all__ = [
+    "DEFAULT_SCHEDULER",
+    "LOCAL",
+    "PROCESSES",
+    "SCHEDULER_ENV",
+    "Shared",
+    "close_local",
+    "get_client",
+    "map_unordered",
+    "n_workers",
+    "resolve_scheduler",
+]
+
+#: The environment variable that sets the default scheduler, e.g. ``tcp://host:8786``.
+SCHEDULER_ENV = "RECASKETCH_SCHEDULER"
+#: A ``concurrent.futures`` process pool on this machine.
+PROCESSES = "processes"
+#: An in-process Dask ``LocalCluster`` on this machine.
+LOCAL = "local"
+#: What a grid runs on when neither ``scheduler`` nor ``RECASKETCH_SCHEDULER`` says: the
+#: Dask ``LocalCluster``. Measured with ``make bench-dask`` on a slice of post 1's grid on the
+#: full-size synthetic data (2 cores): 0.6 % slower than the process pool once running, plus
+#: about 7 s to start it once per session (README, "Measured").
+DEFAULT_SCHEDULER = LOCAL
+
+_ADDRESS_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://", "inproc://")
+
+_local = {"client": None, "n_workers": None}
+_remote: dict = {}
+
+
+def _is_client(value) -> bool:
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return False
+    return isinstance(value, Client)
+
+
+def resolve_scheduler(scheduler=None):
+    """The scheduler a grid or search runs on: ``"processes"``, ``"local"``, an address or a Client.
+
+    Parameters
+    ----------
+    scheduler : str, distributed.Client or None, default=None
+        ``None`` reads ``RECASKETCH_SCHEDULER``, then falls back to
+        :data:`DEFAULT_SCHEDULER`.
+
+    Raises
+    ------
+    ValueError
+        For a string that is none of the accepted forms.
+
+    Examples
+    --------
+    >>> resolve_scheduler("processes"), resolve_scheduler(" tcp://10.0.0.5:8786 ")
+    ('processes', 'tcp://10.0.0.5:8786')
+    """
+    if scheduler is None:
+        scheduler = os.environ.get(SCHEDULER_ENV, "").strip() or DEFAULT_SCHEDULER
+    if isinstance(scheduler, str):
+        value = scheduler.strip()
+        if value in (PROCESSES, LOCAL) or value.startswith(_ADDRESS_SCHEMES):
+            return value
+        raise ValueError(
+            f"Unknown scheduler {scheduler!r}: use 'processes' (a process pool on this machine), "
+            "'local' (a Dask LocalCluster on this machine), the address of a running Dask "
+            "scheduler such as 'tcp://host:8786', or a distributed.Client. "
+            f"(Check the environment variable {SCHEDULER_ENV} if you did not pass it.)"
+        )
+    if _is_client(scheduler):
+        return scheduler
+    raise TypeError(f"scheduler must be a string or a distributed.Client, got {type(scheduler).__name__}.")
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as err:
+        raise EngineUnavailableError(
+            f"Running on Dask needs the packages dask and distributed ({err}); they are "
+            "dependencies of recasketch: `make venv` installs them from the lock, or "
+            "`pip install dask distributed`.",
+            engine="dask",
+        ) from None
+    return distributed
+
+
+def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: str | None = ":8787",
+               timeout: float = 10.0, verbose: bool = True):
+    """A ``distributed.Client`` for ``scheduler``, starting a LocalCluster if need be.
+
+    Parameters
+    ----------
+    scheduler : str, distributed.Client or None, default=None
+        ``"local"``, an address or a Client (see the module's docstring); ``None`` reads
+        ``RECASKETCH_SCHEDULER``. ``"processes"`` is no Dask scheduler and is refused.
+    n_workers : int, default=None
+        Worker processes of a LocalCluster; ``None`` means one per core. A LocalCluster
+        already running with another count is closed and started again. Ignored for an
+        existing cluster, which runs on the workers it has.
+    dashboard_address : str or None, default=":8787"
+        Where a new LocalCluster serves its dashboard (another free port if that one is
+        taken); ``None`` starts none.
+    timeout : float, default=10.0
+        Seconds to wait for a remote scheduler.
+    verbose : bool, default=True
+        Print the workers and the dashboard address when a LocalCluster starts.
+
+    Raises
+    ------
+    recasketch.errors.EngineUnavailableError
+        If dask/distributed is missing or the scheduler at the address cannot be reached.
+    """
+    scheduler = resolve_scheduler(scheduler)
+    if scheduler == PROCESSES:
+        raise ValueError("'processes' is a process pool, not a Dask scheduler; use 'local' or an address.")
+    if not isinstance(scheduler, str):
+        return scheduler
+    if n_workers is not None and (int(n_workers) != n_workers or n_workers < 1):
+        raise ValueError(f"n_workers must be an integer >= 1, got {n_workers!r}.")
+    distributed = _import_distributed()
+    if scheduler == LOCAL:
+        wanted = int(n_workers) if n_workers is not None else (os.cpu_count() or 1)
+        client = _local["client"]
+        if client is not None and client.status == "running" and _local["n_workers"] == wanted:
+            return client
+        close_local()
+        import dask
+
+        # Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, so that glibc hands freed memory
+        # back at once; then every block of scores an evaluation allocates is a fresh mmap, and
+        # the grid's evaluations took about 45 % longer than in a process pool (measured on the
+        # full-size synthetic data). glibc's own adaptive threshold is kept here instead.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            cluster = distributed.LocalCluster(
+                n_workers=wanted, threads_per_worker=1, processes=True, dashboard_address=dashboard_address,
+                env={"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+            )
+        client = distributed.Client(cluster, set_as_default=False)
+        _local.update(client=client, n_workers=wanted)
+        if verbose:
+            where = f"dashboard at {client.dashboard_link}" if dashboard_address is not None else "no dashboard"
+            print(f"Dask LocalCluster: {wanted} worker processes x 1 thread; {where}", flush=True)
+        return client
+    client = _remote.get(scheduler)
+    if client is not None and client.status == "running":
+        return client
+    try:
+        client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise EngineUnavailableError(
+            f"Could not reach the Dask scheduler at {scheduler} ({type(err).__name__}: {err}). "
+            f"Start one there (`dask scheduler`, then `dask worker {scheduler}` on each machine, "
+            f"with recasketch installed), or unset {SCHEDULER_ENV} to run on this machine.",
+            engine="dask",
+        ) from None
+    _remote[scheduler] = client
+    return client
+
+
+def close_local() -> None:
+    """Stop the LocalCluster that :func:`get_client` started, if any."""
+    client = _local["client"]
+    _local.update(client=None, n_workers=None)
+    if client is not None:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def n_workers(client) -> int:
+    """Worker processes (threads, for workers with several) the cluster has now."""
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    return max(sum(int(w.get("nthreads", 1)) for w in workers.values()), 1)
+
+
+_pinned_limits = []
+
+
+def _pinned(function: Callable, *args, **kwargs):
+    """Call ``function`` with BLAS limited to one thread in this (worker) process."""
+    if not _pinned_limits:
+        from threadpoolctl import threadpool_limits
+
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        _pinned_limits.append(threadpool_limits(1))
+    return function(*args, **kwargs)
+
+
+def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_result: Callable,
+                  shared: Mapping | None = None, common: Mapping | None = None, max_resubmits: int = 3) -> int:
+    """Run ``function(**call, **common, **shared)`` for every call on the cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    function : callable
+        Importable by the workers (a module-level function of an installed package).
+    calls : iterable of mapping
+        The keyword arguments of each task, e.g. ``{"params": {...}}``.
+    on_result : callable
+        ``on_result(call, result)``, called in this process as each task finishes, in
+        the order they finish, once per call.
+    shared : mapping or Shared, default=None
+        Large keyword arguments common to every task (matrices, an objective): sent to
+        every worker once (``client.scatter(..., broadcast=True)``), not once per task,
+        and released at the end. A :class:`Shared` made by the caller is used as it is
+        and left for the caller to release, so several runs can share one scatter.
+    common : mapping, default=None
+        Small keyword arguments common to every task, sent with each.
+    max_resubmits : int, default=3
+        How often one call is submitted again after its task was cancelled because its
+        inputs were lost.
+
+    Returns
+    -------
+    int
+        The number of tasks run.
+
+    Notes
+    -----
+    A task lost with its worker is run again by the scheduler. The scattered inputs
+    cannot be recomputed: Dask keeps fewer copies of them than workers once they have
+    been sent (its active memory manager drops replicas), and if the last worker holding
+    one dies, the tasks waiting on it are cancelled. Those inputs are then scattered
+    again and the cancelled calls submitted again, so a killed worker loses no call.
+
+    If ``on_result`` or the wait is interrupted (``KeyboardInterrupt``, an error in a
+    task), the tasks not yet finished are cancelled before the exception propagates;
+    what ``on_result`` has written stays written.
+    """
+    distributed = _import_distributed()
+    from distributed.client import FutureCancelledError
+
+    calls = list(calls)
+    if not calls:
+        return 0
+    owned = not isinstance(shared, Shared)
+    shared = Shared(client, **dict(shared or {})) if owned else shared
+    common = dict(common or {})
+
+    def submit(index):
+        return client.submit(_pinned, function, **calls[index], **common, **shared.futures(), pure=False)
+
+    futures, resubmits = {}, [0] * len(calls)
+    try:
+        futures = {submit(i): i for i in range(len(calls))}
+        pending = distributed.as_completed(list(futures), loop=client.loop)
+        for future in pending:
+            index = futures.pop(future)
+            try:
+                result = future.result()
+            except FutureCancelledError:
+                resubmits[index] += 1
+                if resubmits[index] > max_resubmits:
+                    raise
+                again = submit(index)  # with the inputs scattered again where they were lost
+                futures[again] = index
+                pending.add(again)
+                continue
+            on_result(calls[index], result)
+    except BaseException:
+        client.cancel(list(futures))
+        if owned:
+            shared.release()
+        raise
+    if owned:
+        shared.release()
+    return len(calls)
+
+
+class Shared:
+    """Large inputs of many tasks, sent to every worker of ``client`` once.
+
+    Each value is scattered with ``broadcast=True`` on first use; :meth:`futures` scatters
+    again any value whose data was lost (the last worker holding it died), so tasks
+    submitted after the loss find it. ``None`` values are passed to the tasks as they are.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    **values
+        Name -> object, the task keyword arguments to share.
+    """
+
+    def __init__(self, client, **values):
+        self.client = client
+        self.values = {name: value for name, value in values.items() if value is not None}
+        self.empty = {name: None for name, value in values.items() if value is None}
+        self._futures = {}
+
+    def futures(self) -> dict:
+        """Name -> the future of each value (``None`` for a ``None`` value)."""
+        for name, value in self.values.items():
+            future = self._futures.get(name)
+            if future is None or future.status in ("cancelled", "lost", "error"):
+                self._futures[name] = self.client.scatter(value, broadcast=True, hash=False)
+        return {**self.empty, **self._futures}
+
+    def release(self) -> None:
+        """Let the workers drop the scattered data."""
+        if self._futures:
+            self.client.cancel(list(self._futures.values()))
+        self._futures = {}

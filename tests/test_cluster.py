@@ -1,0 +1,258 @@
+"""Grids on Dask: a 2-worker LocalCluster gives the serial results, loses nothing when a
+worker is killed mid-grid, and resumes from its log after an interruption on the client."""
+
+import functools
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+
+from recasketch import cluster, tuning
+from recasketch.errors import EngineUnavailableError
+from recasketch.split import train_test_split
+from recasketch.tuning import grid_search_learning_curve
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as local, distributed.Client(local, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def split():
+    rng = np.random.default_rng(0)
+    dense = np.zeros((80, 60), dtype=np.float32)
+    dense[:40, :30] = rng.random((40, 30)) < 0.4
+    dense[40:, 30:] = rng.random((40, 30)) < 0.4
+    dense[rng.random(dense.shape) < 0.03] = 1
+    return train_test_split(sp.csr_matrix(dense), 3, 0.3, random_state=0)
+
+
+GRID = {"factors": [4, 8], "regularization": [0.01, 1.0]}
+BASE = {"random_state": 0, "num_threads": 1}
+
+
+def quality(results):
+    return results[results.metric != "seconds"].reset_index(drop=True)
+
+
+def marked_als(marker_dir, slow=None, **params):
+    """implicit's ALS, leaving a file per construction in ``marker_dir``; the first time the
+    combination ``slow`` (factors, regularization) is built, its process writes its pid to
+    ``killme`` and sleeps, waiting to be killed."""
+    marker_dir = Path(marker_dir)
+    key = f"{params['factors']}-{params['regularization']}"
+    (marker_dir / f"built-{key}-{uuid.uuid4().hex}").touch()
+    if slow is not None and (params["factors"], params["regularization"]) == slow:
+        pid_file = marker_dir / "killme"
+        if not pid_file.exists():
+            pid_file.write_text(str(os.getpid()))
+            time.sleep(120)
+    return AlternatingLeastSquares(**params)
+
+
+def built(marker_dir) -> dict:
+    counts = {}
+    for path in Path(marker_dir).glob("built-*"):
+        key = path.name.rsplit("-", 1)[0].removeprefix("built-")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def log_keys(log: Path) -> list:
+    return [tuning._params_key(json.loads(line)["params"]) for line in log.read_text().splitlines()]
+
+
+def test_resolve_scheduler_reads_the_environment(monkeypatch):
+    monkeypatch.delenv(cluster.SCHEDULER_ENV, raising=False)
+    assert cluster.resolve_scheduler() == cluster.DEFAULT_SCHEDULER
+    monkeypatch.setenv(cluster.SCHEDULER_ENV, "tcp://10.1.2.3:8786")
+    assert cluster.resolve_scheduler() == "tcp://10.1.2.3:8786"
+    assert cluster.resolve_scheduler("processes") == "processes"  # an argument wins
+    monkeypatch.setenv(cluster.SCHEDULER_ENV, "10.1.2.3:8786")
+    with pytest.raises(ValueError, match=r"Unknown scheduler '10.1.2.3:8786'.*tcp://host:8786.*RECASKETCH_SCHEDULER"):
+        cluster.resolve_scheduler()
+    with pytest.raises(TypeError, match="string or a distributed.Client"):
+        cluster.resolve_scheduler(8786)
+    with pytest.raises(ValueError, match="not a Dask scheduler"):
+        cluster.get_client("processes")
+
+
+def test_an_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(EngineUnavailableError, match=r"Could not reach the Dask scheduler at tcp://127.0.0.1:9.*"
+                                                     r"dask scheduler.*unset RECASKETCH_SCHEDULER") as info:
+        cluster.get_client("tcp://127.0.0.1:9", timeout=1)
+    assert info.value.engine == "dask"
+
+
+def test_a_local_cluster_prints_its_dashboard_and_is_reused(capsys):
+    try:
+        first = cluster.get_client("local", n_workers=1, dashboard_address="127.0.0.1:0")
+        out = capsys.readouterr().out
+        assert "Dask LocalCluster: 1 worker processes x 1 thread; dashboard at http://127.0.0.1:" in out
+        assert cluster.get_client("local", n_workers=1) is first
+        assert capsys.readouterr().out == ""  # not started again
+        assert cluster.n_workers(first) == 1
+    finally:
+        cluster.close_local()
+
+
+class CountsPickles:
+    """Counts how often this process pickles it."""
+
+    pickled = 0
+
+    def __init__(self, payload):
+        self.payload = payload
+
+    def __reduce__(self):
+        type(self).pickled += 1
+        return (CountsPickles, (self.payload,))
+
+
+def payload_size(i, data):
+    return i, len(data.payload)
+
+
+def test_shared_data_is_sent_to_the_workers_once_not_once_per_task(client):
+    CountsPickles.pickled = 0
+    seen = {}
+    n = cluster.map_unordered(client, payload_size, [{"i": i} for i in range(8)],
+                              lambda call, result: seen.setdefault(call["i"], result),
+                              shared={"data": CountsPickles(np.zeros(1000))})
+    assert n == 8 and seen == {i: (i, 1000) for i in range(8)}
+    assert 1 <= CountsPickles.pickled <= 2  # scattered (to each of the 2 workers at most), never per task
+
+
+def slow_payload_size(i, data, marker_dir):
+    (Path(marker_dir) / f"started-{i}-{uuid.uuid4().hex}").touch()
+    time.sleep(0.2)
+    return i, len(data.payload)
+
+
+def test_scattered_data_lost_with_its_last_worker_is_sent_again(client, tmp_path):
+    CountsPickles.pickled = 0
+
+    def lose_the_data():  # what the death of the last worker holding it does
+        while not list(tmp_path.glob("started-*")):
+            time.sleep(0.02)
+        keys = [k for keys in client.has_what().values() for k in keys if str(k).startswith("CountsPickles")]
+        client.cancel([distributed.Future(k, client=client) for k in set(keys)], force=True)
+
+    thread = threading.Thread(target=lose_the_data, daemon=True)
+    thread.start()
+    seen = []
+    cluster.map_unordered(client, slow_payload_size, [{"i": i} for i in range(6)],
+                          lambda call, result: seen.append(result),
+                          shared={"data": CountsPickles(np.zeros(10))}, common={"marker_dir": str(tmp_path)})
+    thread.join()
+    assert sorted(seen) == [(i, 10) for i in range(6)]  # each call's result handed back once
+    assert CountsPickles.pickled >= 2  # the data was scattered again
+
+
+def test_grid_on_a_two_worker_cluster_equals_the_serial_grid(split, client, tmp_path):
+    train, test, users = split
+    serial = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=1,
+                                        progress=False)
+    log = tmp_path / "grid.jsonl"
+    on_dask = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
+                                         scheduler=client, log_path=log, progress=False)
+    pd.testing.assert_frame_equal(quality(serial), quality(on_dask))
+    assert sorted(log_keys(log)) == sorted(tuning._params_key(dict(BASE, **p)) for p in tuning.ParameterGrid(GRID))
+    logged = tuning.read_grid_log(log, list(GRID))  # in the order the combinations finished
+    order = [*GRID, "epoch", "metric", "split"]
+    pd.testing.assert_frame_equal(quality(logged).sort_values(order, ignore_index=True),
+                                  quality(on_dask).sort_values(order, ignore_index=True))
+
+
+def test_a_worker_killed_mid_grid_loses_nothing(split, client, tmp_path):
+    train, test, users = split
+    estimator = functools.partial(marked_als, str(tmp_path), (8, 0.01))
+    pids_before = set(client.run(os.getpid).values())
+    killed = {}
+
+    def kill_when_marked():
+        pid_file = tmp_path / "killme"
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        killed["pid"] = int(pid_file.read_text())
+        os.kill(killed["pid"], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_marked, daemon=True)
+    killer.start()
+    log = tmp_path / "grid.jsonl"
+    results = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
+                                         estimator=estimator, scheduler=client, log_path=log, progress=False)
+    killer.join()
+    assert killed["pid"] in pids_before  # a worker of the cluster was killed while it ran a combination
+    counts = built(tmp_path)
+    assert counts["8-0.01"] == 2  # the lost combination ran again, elsewhere
+    assert len(counts) == 4  # (a result kept on the killed worker and not yet fetched is computed again)
+    keys = log_keys(log)
+    assert len(keys) == len(set(keys)) == 4  # every combination logged, exactly once
+    serial = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=1,
+                                        progress=False)
+    pd.testing.assert_frame_equal(quality(serial), quality(results))
+
+
+def test_a_grid_interrupted_on_the_client_resumes_from_its_log(split, client, tmp_path, monkeypatch):
+    train, test, users = split
+    estimator = functools.partial(marked_als, str(tmp_path))
+    log = tmp_path / "grid.jsonl"
+    append = tuning._append_log
+
+    def interrupt_after_two(path, record):
+        append(path, record)
+        if len(Path(path).read_text().splitlines()) == 2:
+            raise KeyboardInterrupt("Ctrl-C on the client")
+
+    monkeypatch.setattr(tuning, "_append_log", interrupt_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
+                                   estimator=estimator, scheduler=client, log_path=log, progress=False)
+    monkeypatch.setattr(tuning, "_append_log", append)
+    first = log_keys(log)
+    assert len(first) == 2
+    time.sleep(0.5)  # cancelled tasks that had started may still finish on their worker
+    before = built(tmp_path)
+
+    results = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
+                                         estimator=estimator, scheduler=client, log_path=log, progress=False)
+    keys = log_keys(log)
+    assert keys[:2] == first and len(keys) == len(set(keys)) == 4
+    after = built(tmp_path)
+    ran_again = {k for k in after if after[k] > before.get(k, 0)}
+    logged_first = {f"{json.loads(line)['params']['factors']}-{json.loads(line)['params']['regularization']}"
+                    for line in log.read_text().splitlines()[:2]}
+    assert len(ran_again) == 2 and not ran_again & logged_first  # only the unfinished ones ran
+    serial = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=1,
+                                        progress=False)
+    pd.testing.assert_frame_equal(quality(serial), quality(results))
+
+
+def test_compare_grid_schedulers_times_each_and_checks_the_scores(split, client):
+    from recasketch.scaling import compare_grid_schedulers
+
+    train, test, users = split
+    table, results = compare_grid_schedulers(train, test, users, GRID, [2, 4],
+                                             {"pool": "processes", "dask": client, "pool again": "processes"},
+                                             n_jobs=2, base_params=BASE)
+    assert list(table.scheduler) == ["pool", "dask", "pool again"]
+    assert (table["largest difference"] == 0).all() and (table["combinations"] == 4).all()
+    assert table["relative to first"].iloc[0] == 1.0 and (table["wall seconds"] > 0).all()
+    pd.testing.assert_frame_equal(quality(results["pool"]), quality(results["dask"]))

@@ -1,0 +1,217 @@
+"""Batched ask/tell searches on a 2-worker LocalCluster: reproducible, logged in
+resumable_search's format, failed fits logged as failed, nothing lost to a killed worker,
+and resumed from the log after an interruption on the client."""
+
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from recasketch import tuning
+from recasketch.distributed_search import batched_search
+from recasketch.split import train_test_split
+from recasketch.tuning import FitFailed, LightFMObjective, read_search_log, resumable_search
+
+distributed = pytest.importorskip("distributed")
+
+SPACE = {"epochs": (1, 12), "learning_rate": (1e-3, 0.5, "log-uniform"), "no_components": (2, 10)}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as local, distributed.Client(local, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def split():
+    rng = np.random.default_rng(0)
+    dense = np.zeros((80, 60), dtype=np.float32)
+    dense[:40, :30] = rng.random((40, 30)) < 0.4
+    dense[40:, 30:] = rng.random((40, 30)) < 0.4
+    return train_test_split(sp.csr_matrix(dense), 3, 0.3, random_state=0)
+
+
+class MarkedObjective(LightFMObjective):
+    """LightFM's objective leaving a file per call in ``marker_dir``; with ``slow``, the first
+    call waits to be killed, having written its process id to ``killme``; calls with more
+    than ``fail_above`` components fail as a diverged fit would."""
+
+    marker_dir = None
+    slow = False
+    fail_above = None
+
+    def __call__(self, point):
+        (Path(self.marker_dir) / f"call-{uuid.uuid4().hex}").write_text(json.dumps(point, default=float))
+        if self.slow:
+            pid_file = Path(self.marker_dir) / "killme"
+            if not pid_file.exists():
+                pid_file.write_text(str(os.getpid()))
+                time.sleep(120)
+        if self.fail_above is not None and point["no_components"] > self.fail_above:
+            raise FitFailed("the fit diverged: simulated")
+        return super().__call__(point)
+
+
+def objective(split, marker_dir, **attrs):
+    train, test, users = split
+    obj = MarkedObjective(train, test, users, random_state=0)
+    obj.marker_dir = str(marker_dir)
+    for name, value in attrs.items():
+        setattr(obj, name, value)
+    return obj
+
+
+def evaluations(marker_dir) -> int:
+    return len(list(Path(marker_dir).glob("call-*")))
+
+
+def points(calls: pd.DataFrame) -> list:
+    return sorted(map(tuple, calls[list(SPACE)].to_numpy().tolist()))
+
+
+def check_log(log: Path, calls: pd.DataFrame):
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert "space" in lines[0]
+    assert [r["call"] for r in lines[1:]] == list(range(len(calls)))  # each call once, numbered in order
+    pd.testing.assert_frame_equal(read_search_log(log, SPACE), calls)
+
+
+def test_a_batched_search_is_reproducible_and_logs_like_the_serial_one(split, client, tmp_path):
+    log = tmp_path / "search.jsonl"
+    obj = objective(split, tmp_path)
+    first = batched_search(obj, SPACE, 10, log_path=log, n_initial_points=4, n_points=2, scheduler=client,
+                           random_state=3, progress=False)
+    again = batched_search(obj, SPACE, 10, n_initial_points=4, n_points=2, scheduler=client, random_state=3,
+                           progress=False)
+    assert len(first.calls) == 10 and first.n_resumed == 0 and first.n_failed == 0
+    assert points(first.calls) == points(again.calls)  # the same proposals, in whatever order they finished
+    assert len(set(points(first.calls))) > 1
+    check_log(log, first.calls)
+    assert list(first.calls.columns) == ["call", "origin", *SPACE, "p@k", "p@k filtered", "objective", "seconds",
+                                         "status", "reason"]
+    assert (first.calls["objective"] == -first.calls["p@k"]).all()
+    assert first.best["p@k"] == first.calls["p@k"].max()
+    assert len(first.optimize_result.x_iters) == 10
+    # each point scores what the serial objective gives it
+    row = first.calls.iloc[-1]
+    assert row["p@k"] == obj({name: row[name] for name in SPACE})["p@k"]
+    # the serial search extends a batched log, and the other way round
+    serial = resumable_search(obj, SPACE, 12, log_path=log, n_initial_points=4, random_state=3, progress=False)
+    assert serial.n_resumed == 10 and len(serial.calls) == 12
+    more = batched_search(obj, SPACE, 14, log_path=log, n_initial_points=4, n_points=2, scheduler=client,
+                          random_state=3, progress=False)
+    assert more.n_resumed == 12 and len(more.calls) == 14
+    check_log(log, more.calls)
+
+
+def test_x0_points_are_run_first_and_marked(split, client, tmp_path):
+    start = {"epochs": 5, "learning_rate": 0.05, "no_components": 4}
+    result = batched_search(objective(split, tmp_path), SPACE, 5, x0=[start], n_initial_points=2, n_points=2,
+                            scheduler=client, random_state=0, progress=False)
+    x0_rows = result.calls[result.calls.origin == "x0"]
+    assert len(x0_rows) == 1 and x0_rows[list(SPACE)].iloc[0].to_dict() == start
+    assert (result.calls.origin == "search").sum() == 4
+
+
+def test_diverged_fits_are_logged_as_failed(split, client, tmp_path):
+    log = tmp_path / "search.jsonl"
+    result = batched_search(objective(split, tmp_path, fail_above=5), SPACE, 8, log_path=log, n_initial_points=4,
+                            n_points=2, scheduler=client, random_state=1, progress=False)
+    failed = result.calls[result.calls.no_components > 5]
+    assert len(failed) >= 1 and result.n_failed == len(failed)
+    assert (failed.status == "failed").all() and (failed.objective == tuning.WORST_VALUE).all()
+    assert failed.reason.str.contains("simulated").all() and failed["p@k"].isna().all()
+    assert (result.calls[result.calls.no_components <= 5].status == "ok").all()
+    check_log(log, result.calls)
+
+
+def test_a_worker_killed_mid_search_loses_nothing(split, client, tmp_path):
+    pids = set(client.run(os.getpid).values())
+    killed = {}
+
+    def kill_when_marked():
+        pid_file = tmp_path / "killme"
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        killed["pid"] = int(pid_file.read_text())
+        os.kill(killed["pid"], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_marked, daemon=True)
+    killer.start()
+    log = tmp_path / "search.jsonl"
+    result = batched_search(objective(split, tmp_path, slow=True), SPACE, 6, log_path=log, n_initial_points=4,
+                            n_points=2, scheduler=client, random_state=5, progress=False)
+    killer.join()
+    assert killed["pid"] in pids
+    assert len(result.calls) == 6 and result.n_failed == 0
+    check_log(log, result.calls)
+    assert evaluations(tmp_path) >= 7  # the killed call ran again elsewhere
+    (tmp_path / "unkilled").mkdir()
+    unkilled = batched_search(objective(split, tmp_path / "unkilled"), SPACE, 6, n_initial_points=4,
+                              n_points=2, scheduler=client, random_state=5, progress=False)
+    assert points(unkilled.calls) == points(result.calls)
+
+
+def test_a_search_interrupted_on_the_client_resumes_from_its_log(split, client, tmp_path, monkeypatch):
+    log = tmp_path / "search.jsonl"
+    obj = objective(split, tmp_path)
+    append = tuning._append_log
+
+    def interrupt_after_three_calls(path, record):
+        append(path, record)
+        if record.get("call") == 2:
+            raise KeyboardInterrupt("Ctrl-C on the client")
+
+    monkeypatch.setattr(tuning, "_append_log", interrupt_after_three_calls)
+    with pytest.raises(KeyboardInterrupt):
+        batched_search(obj, SPACE, 8, log_path=log, n_initial_points=4, n_points=2, scheduler=client,
+                       random_state=2, progress=False)
+    monkeypatch.setattr(tuning, "_append_log", append)
+    logged = read_search_log(log, SPACE)
+    assert len(logged) == 3
+    time.sleep(0.5)  # a cancelled call that had started may still finish on its worker
+    before = evaluations(tmp_path)
+
+    resumed = batched_search(obj, SPACE, 8, log_path=log, n_initial_points=4, n_points=2, scheduler=client,
+                             random_state=2, progress=False)
+    assert resumed.n_resumed == 3 and len(resumed.calls) == 8
+    assert evaluations(tmp_path) - before == 5  # only the missing calls ran
+    pd.testing.assert_frame_equal(resumed.calls.iloc[:3], logged)
+    check_log(log, resumed.calls)
+
+
+def test_guards(split, client):
+    obj = objective(split, "/nonexistent")
+    with pytest.raises(ValueError, match="Unknown strategy 'cl_median'"):
+        batched_search(obj, SPACE, 5, strategy="cl_median", scheduler=client)
+    with pytest.raises(ValueError, match="n_points must be an integer >= 1"):
+        batched_search(obj, SPACE, 5, n_initial_points=2, n_points=0, scheduler=client)
+    with pytest.raises(ValueError, match="leaves no room"):
+        batched_search(obj, SPACE, 3, n_initial_points=4, scheduler=client)
+    with pytest.raises(ValueError, match="Give x0 or n_initial_points >= 1"):
+        batched_search(obj, SPACE, 3, n_initial_points=0, scheduler=client)
+
+
+def test_compare_searches_runs_three_searches_per_seed(split, client, tmp_path):
+    from recasketch.distributed_search import compare_searches
+
+    table = compare_searches(objective(split, tmp_path), SPACE, 4, seeds=[0, 1], n_initial_points=2, n_points=2,
+                             scheduler=client)
+    assert list(table.search.unique()) == ["serial forest", "batched x2, equal calls", "batched x2, equal wall time"]
+    assert len(table) == 6 and (table.groupby("search").seed.apply(list) == [[0, 1]] * 3).all()
+    assert (table[table.search != "batched x2, equal wall time"].calls == 4).all()
+    timed = table[table.search == "batched x2, equal wall time"]
+    assert ((timed.calls >= 2) & (timed.calls <= 16)).all()
+    assert table.best.between(0, 1).all()
