@@ -4,7 +4,6 @@ worker is killed mid-grid, and resumes from its log after an interruption on the
 import functools
 import json
 import os
-import signal
 import threading
 import time
 import uuid
@@ -20,6 +19,7 @@ from recasketch import cluster, tuning
 from recasketch.errors import EngineUnavailableError
 from recasketch.split import train_test_split
 from recasketch.tuning import grid_search_learning_curve
+from workers import kill_on_mark
 
 distributed = pytest.importorskip("distributed")
 
@@ -182,19 +182,7 @@ def test_a_worker_killed_mid_grid_loses_nothing(split, client, tmp_path):
     train, test, users = split
     estimator = functools.partial(marked_als, str(tmp_path), (8, 0.01))
     pids_before = set(client.run(os.getpid).values())
-    killed = {}
-
-    def kill_when_marked():
-        pid_file = tmp_path / "killme"
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
-        killed["pid"] = int(pid_file.read_text())
-        os.kill(killed["pid"], signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_when_marked, daemon=True)
-    killer.start()
+    killer, killed = kill_on_mark(tmp_path / "killme")
     log = tmp_path / "grid.jsonl"
     results = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
                                          estimator=estimator, scheduler=client, log_path=log, progress=False)

@@ -4,8 +4,6 @@ and resumed from the log after an interruption on the client."""
 
 import json
 import os
-import signal
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +17,7 @@ from recasketch import tuning
 from recasketch.distributed_search import batched_search
 from recasketch.split import train_test_split
 from recasketch.tuning import FitFailed, LightFMObjective, read_search_log, resumable_search
+from workers import kill_on_mark
 
 distributed = pytest.importorskip("distributed")
 
@@ -137,19 +136,7 @@ def test_diverged_fits_are_logged_as_failed(split, client, tmp_path):
 
 def test_a_worker_killed_mid_search_loses_nothing(split, client, tmp_path):
     pids = set(client.run(os.getpid).values())
-    killed = {}
-
-    def kill_when_marked():
-        pid_file = tmp_path / "killme"
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
-        killed["pid"] = int(pid_file.read_text())
-        os.kill(killed["pid"], signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_when_marked, daemon=True)
-    killer.start()
+    killer, killed = kill_on_mark(tmp_path / "killme")
     log = tmp_path / "search.jsonl"
     result = batched_search(objective(split, tmp_path, slow=True), SPACE, 6, log_path=log, n_initial_points=4,
                             n_points=2, scheduler=client, random_state=5, progress=False)

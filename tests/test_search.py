@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recasketch import tuning
 from recasketch.split import train_test_split
 from recasketch.tuning import (
     FitFailed,
