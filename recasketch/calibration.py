@@ -472,8 +472,8 @@ def distance_sentence(target: str, report: dict | None = None) -> str:
     --------
     >>> fake = {"table": [{"target": "als_best", "figure": "ALS", "post": 0.0476, "ours": 0.05,
     ...                    "spread": 0.002, "seeds": 3, "rel_diff": 0.05}]}
-    >>> distance_sentence("als_best", fake)
-    'For ALS, the synthetic full preset scores p@5 0.0500 (mean of 3 generator seeds, spread 0.0020) against the post\\'s 0.0476 on the real crawl: 5.0 % higher, within the 15 % the calibration aims for.'
+    >>> print(distance_sentence("als_best", fake))
+    For ALS, the synthetic full preset scores p@5 0.0500 (mean of 3 generator seeds, spread 0.0020) against the post's 0.0476 on the real crawl: 5.0 % higher, within the 15 % the calibration aims for.
     """
     report = report if report is not None else read_report()
     rows = {row["target"]: row for row in report["table"]}
