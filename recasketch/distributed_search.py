@@ -23,6 +23,7 @@ may find less, and at equal wall time it runs about ``n_points`` times as many c
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Callable, Mapping
@@ -111,8 +112,9 @@ def batched_search(
     acq_func : str, default="EI"
         Acquisition function, as in ``skopt.Optimizer`` (``"EI"``, ``"PI"``, ``"LCB"``, ...).
     acq_optimizer : str, default="sampling"
-        ``"sampling"`` or ``"lbfgs"`` (the latter only with ``base_estimator="GP"``, as
-        skopt allows).
+        ``"sampling"`` or ``"lbfgs"``; skopt allows the latter only with
+        ``base_estimator="GP"`` and raises ``ValueError`` otherwise (before any log is
+        written).
     strategy : {"cl_min", "cl_mean", "cl_max"}, default="cl_min"
         The constant lie told for each pending point while a batch is proposed.
     scheduler : str or distributed.Client, default=None
@@ -166,13 +168,14 @@ def batched_search(
     log_path = Path(log_path) if log_path is not None else None
     done = tuning._read_search_log(log_path, dims) if log_path is not None else []
     n_resumed = len(done)
+    # Built before the log is started, as skopt rejects a surrogate and an acq_optimizer that do not
+    # go together; on copies, as a Gaussian process rescales its dimensions in place.
+    optimizer = Optimizer(copy.deepcopy(dims), base_estimator, n_initial_points=len(starts) + n_initial_points,
+                          acq_func=acq_func, acq_optimizer=acq_optimizer,
+                          random_state=_seed(random_state, len(done)))
     if log_path is not None and not log_path.exists():
         log_path.parent.mkdir(parents=True, exist_ok=True)
         tuning._append_log(log_path, {"space": tuning._describe_space(dims), "target": target})
-
-    optimizer = Optimizer(dims, base_estimator, n_initial_points=len(starts) + n_initial_points,
-                          acq_func=acq_func, acq_optimizer=acq_optimizer,
-                          random_state=_seed(random_state, len(done)))
     if done:
         optimizer.tell([tuning._point(dims, r["params"]) for r in done], [r["objective"] for r in done])
     pending_starts = starts[sum(r["origin"] == "x0" for r in done):]

@@ -12,33 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
 from recasketch import cluster, tuning
 from recasketch.errors import EngineUnavailableError
-from recasketch.split import train_test_split
 from recasketch.tuning import grid_search_learning_curve
 from workers import kill_on_mark
 
 distributed = pytest.importorskip("distributed")
-
-
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as local, distributed.Client(local, set_as_default=False) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def split():
-    rng = np.random.default_rng(0)
-    dense = np.zeros((80, 60), dtype=np.float32)
-    dense[:40, :30] = rng.random((40, 30)) < 0.4
-    dense[40:, 30:] = rng.random((40, 30)) < 0.4
-    dense[rng.random(dense.shape) < 0.03] = 1
-    return train_test_split(sp.csr_matrix(dense), 3, 0.3, random_state=0)
 
 
 GRID = {"factors": [4, 8], "regularization": [0.01, 1.0]}

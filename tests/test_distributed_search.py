@@ -8,36 +8,16 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from recasketch import tuning
 from recasketch.distributed_search import batched_search
-from recasketch.split import train_test_split
 from recasketch.tuning import FitFailed, LightFMObjective, read_search_log, resumable_search
 from workers import kill_on_mark
 
-distributed = pytest.importorskip("distributed")
 
 SPACE = {"epochs": (1, 12), "learning_rate": (1e-3, 0.5, "log-uniform"), "no_components": (2, 10)}
-
-
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as local, distributed.Client(local, set_as_default=False) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def split():
-    rng = np.random.default_rng(0)
-    dense = np.zeros((80, 60), dtype=np.float32)
-    dense[:40, :30] = rng.random((40, 30)) < 0.4
-    dense[40:, 30:] = rng.random((40, 30)) < 0.4
-    return train_test_split(sp.csr_matrix(dense), 3, 0.3, random_state=0)
 
 
 class MarkedObjective(LightFMObjective):
@@ -190,6 +170,25 @@ def test_guards(split, client):
     with pytest.raises(ValueError, match="Give x0 or n_initial_points >= 1"):
         batched_search(obj, SPACE, 3, n_initial_points=0, scheduler=client)
 
+
+
+def test_a_gaussian_process_surrogate_with_lbfgs_proposes_inside_the_space(split, client, tmp_path):
+    log = tmp_path / "search.jsonl"
+    result = batched_search(objective(split, tmp_path), SPACE, 8, log_path=log, n_initial_points=4, n_points=2,
+                            base_estimator="GP", acq_optimizer="lbfgs", scheduler=client, random_state=0,
+                            progress=False)
+    proposed = result.calls[result.calls.call >= 4]  # the surrogate's, after the random start
+    assert len(result.calls) == 8 and len(proposed) == 4 and result.n_failed == 0
+    assert proposed.epochs.between(1, 12).all() and proposed.no_components.between(2, 10).all()
+    assert proposed.learning_rate.between(1e-3, 0.5).all()
+    assert len(set(points(result.calls))) == 8
+    check_log(log, result.calls)
+    # skopt takes lbfgs only with a Gaussian process; the refusal leaves no log behind
+    other = tmp_path / "refused.jsonl"
+    with pytest.raises(ValueError, match="acq_optimizer='sampling'"):
+        batched_search(objective(split, tmp_path), SPACE, 8, log_path=other, n_initial_points=4,
+                       base_estimator="ET", acq_optimizer="lbfgs", scheduler=client, progress=False)
+    assert not other.exists()
 
 def test_compare_searches_runs_three_searches_per_seed(split, client, tmp_path):
     from recasketch.distributed_search import compare_searches
