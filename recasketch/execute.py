@@ -9,13 +9,19 @@ figures and metric tables beside them (what ``make results`` does).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
+import json
 import os
 import re
+import signal
 import sys
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["execute_notebook"]
+__all__ = ["SITTINGS_LOG", "describe_sittings", "execute_notebook", "sittings"]
 
 
 #: A tqdm bar's elapsed/remaining time and rate, e.g. `` [00:06<00:00, 5.69combination/s]``.
@@ -96,6 +102,7 @@ def execute_notebook(path, out_path=None, timeout=None, cwd=None) -> Path:
         record_timing=False,
         resources={"metadata": {"path": str(cwd or path.parent)}},
     )
+    client.on_notebook_start = functools.partial(_record_stops, client)
     try:
         client.execute()
     finally:
@@ -117,19 +124,170 @@ def main(argv=None) -> int:
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         os.environ["RECASKETCH_RESULTS_DIR"] = str(args.out.resolve())
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as Ctrl-C does: recorded
+    try:
+        return _run_all(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_all(args) -> int:
     for nb_path in args.notebooks:
         target = nb_path if args.inplace else args.out / nb_path.name
         start = time.perf_counter()
         print(f"executing {nb_path} -> {target}", flush=True)
+        sitting = _Sitting(args.out, nb_path.name)
         try:
             execute_notebook(nb_path, target, timeout=args.timeout, cwd=nb_path.parent)
-        except Exception as exc:  # report and stop, keeping what ran
-            print(f"FAILED {nb_path}: {_failure(exc)}", file=sys.stderr)
-            print(f"the partly executed notebook is in {target}", file=sys.stderr)
-            return 1
+        except BaseException as exc:
+            # nbclient may turn the interrupt into another error on its way out; the flag says what it was
+            # (Ctrl-C in a terminal reaches the kernel too, which reports a KeyboardInterrupt in its cell)
+            if not (_stopped or isinstance(exc, KeyboardInterrupt)
+                    or getattr(exc, "ename", None) == "KeyboardInterrupt"):
+                if not isinstance(exc, Exception):
+                    raise
+                sitting.end("failed")
+                print(f"FAILED {nb_path}: {_failure(exc)}", file=sys.stderr)
+                print(f"the partly executed notebook is in {target}", file=sys.stderr)
+                return 1
+            sitting.end("interrupted")
+            print(f"INTERRUPTED {nb_path} after {time.perf_counter() - start:.0f} s; run it again to resume "
+                  "from its logs", file=sys.stderr)
+            return 130
+        sitting.end("completed")
         print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
     return 0
 
 
+_stopped = []  # the signals that asked this process to stop
+
+
+def _interrupt(signum, frame):
+    _stopped.append(signum)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _record_stops(client, notebook=None):
+    """While a kernel runs, nbclient handles SIGINT and SIGTERM itself: it shuts the kernel down
+    and the run then fails with whatever error that causes. Do the same, noting the signal."""
+
+    def stop(signum):
+        _stopped.append(signum)
+        # what nbclient's own handler does (NotebookClient.async_setup_kernel, nbclient 0.11)
+        client._async_cleanup_kernel_future = asyncio.ensure_future(client._async_cleanup_kernel())
+
+    try:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop, signum)
+    except (RuntimeError, NotImplementedError):  # no loop in the main thread, or no signals here
+        pass
+
+
+# --------------------------------------------------------------------- sittings
+
+#: The record of ``make results`` runs in each results folder, one JSON line per event.
+SITTINGS_LOG = "sittings.jsonl"
+
+
+class _Sitting:
+    """One execution of one notebook into a results folder: a line when it starts, one when it ends."""
+
+    def __init__(self, folder, notebook: str):
+        self.path = None if folder is None else Path(folder) / SITTINGS_LOG
+        self.run = uuid.uuid4().hex[:12]
+        self.notebook = notebook
+        self.started = time.time()
+        self._write(event="start")
+
+    def _write(self, **fields):
+        if self.path is None:
+            return
+        entry = {"run": self.run, "notebook": self.notebook,
+                 "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
+                 **fields}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def end(self, status: str):
+        self._write(event="end", status=status, seconds=round(time.time() - self.started, 1))
+
+
+def sittings(folder, notebook: str):
+    """The executions of ``notebook`` recorded in a results folder, oldest first.
+
+    ``make results`` (``--out``) writes a line to ``<folder>/sittings.jsonl`` when a
+    notebook starts and one when it ends. A long run stopped and run again (it resumes
+    from its logs) leaves one row per sitting: ``started`` (UTC), ``seconds``,
+    ``status`` ("completed", "interrupted", "failed", or "no end recorded" where the
+    process was killed outright, or is the one still running).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``started``, ``seconds`` and ``status``; empty when nothing was recorded.
+    """
+    import pandas as pd
+
+    path = Path(folder) / SITTINGS_LOG
+    rows = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn line
+            if entry.get("notebook") != notebook:
+                continue
+            row = rows.setdefault(entry["run"], {"started": entry["started"], "seconds": float("nan"),
+                                                 "status": "no end recorded"})
+            if entry.get("event") == "end":
+                row.update(seconds=entry["seconds"], status=entry["status"])
+    table = pd.DataFrame(list(rows.values()), columns=["started", "seconds", "status"])
+    return table.sort_values("started", kind="stable").reset_index(drop=True)
+
+
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def describe_sittings(table, this_run_seconds: float) -> str:
+    """One sentence on how long a results run took over all its sittings.
+
+    ``table`` is :func:`sittings`' for a notebook executing now (its last row is this
+    run, not yet ended); ``this_run_seconds`` is how long this run has taken so far. The
+    sittings since the last completed one are the ones this run resumed from.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"started": ["a", "b", "c", "d"], "seconds": [60.0, 7200.0, 3600.0, float("nan")],
+    ...                   "status": ["completed", "interrupted", "interrupted", "no end recorded"]})
+    >>> describe_sittings(t, 1800)
+    'Sitting 3 of this results run: it resumed from the logs and caches of 2 earlier sittings (3.0 h), and took 30 min itself; 3.5 h in all.'
+    >>> describe_sittings(t, 1800) == describe_sittings(t.iloc[1:], 1800)
+    True
+    >>> describe_sittings(t.iloc[[0, 3]], 300)
+    'One sitting: 5 min.'
+    """
+    before_this = table.iloc[:-1]
+    completed = [i for i, status in enumerate(before_this["status"]) if status == "completed"]
+    earlier = before_this.iloc[completed[-1] + 1:] if completed else before_this
+    if earlier.empty:
+        return f"One sitting: {_duration(this_run_seconds)}."
+    unknown = int(earlier["seconds"].isna().sum())
+    before = float(earlier["seconds"].sum())
+    sentence = (f"Sitting {len(earlier) + 1} of this results run: it resumed from the logs and caches of "
+                f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''} ({_duration(before)}), "
+                f"and took {_duration(this_run_seconds)} itself; {_duration(before + this_run_seconds)} in all")
+    if unknown:
+        they, their = ("they", "their") if unknown > 1 else ("it", "its")
+        sentence += (f", not counting {unknown} sitting{'s' if unknown > 1 else ''} killed before "
+                     f"{they} could record {their} end")
+    return sentence + "."

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import numbers
 import time
+from pathlib import Path
 from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import metrics, tuning
+from . import cache, metrics, tuning
 from ._utils import check_random_state, seed_from
 
 __all__ = [
@@ -433,7 +434,7 @@ def compare_strategies(train, validation, users, space: Mapping, time_budget_s=N
                        max_epochs: int | None = None, patience: int = 3,
                        n_initial_points: int = 10, k: int = 5, num_threads: int = 1,
                        item_features=None, exclude_train: bool = False, progress: bool = True,
-                       random_state=2016) -> pd.DataFrame:
+                       random_state=2016, cache_dir=None) -> pd.DataFrame:
     """Run each strategy with the same budget, space, split and seed; stack their calls.
 
     Parameters
@@ -448,6 +449,12 @@ def compare_strategies(train, validation, users, space: Mapping, time_budget_s=N
 item_features, exclude_train, progress, random_state
         As in :func:`forest_search`; every strategy gets the same. ``None`` or a
         Generator as ``random_state`` draws one seed shared by all.
+    cache_dir : str or Path, default=None
+        Where each finished strategy's calls are kept (``strategy-<name>.pkl``, see
+        :mod:`recasketch.cache`): run again with the same data and settings, a finished
+        strategy is read back and only the others run, so an interrupted comparison
+        loses at most the strategy it was in. Each strategy keeps its own unbroken clock.
+        ``None`` keeps nothing.
 
     Returns
     -------
@@ -467,8 +474,15 @@ item_features, exclude_train, progress, random_state
                "learning curve": dict(n_initial_points=n_initial_points, step=step,
                                       max_epochs=max_epochs, patience=patience),
                "random": {}}
-    frames = [STRATEGIES[name](train, validation, users, space, **options[name], **shared)
-              for name in strategies]
+    data = cache.fingerprint(train, validation, None if users is None else np.asarray(users), item_features)
+    settings = {name: value for name, value in shared.items() if name not in ("progress", "item_features")}
+    space_text = tuning._describe_space(tuning._dimensions(space))
+    frames = []
+    for name in strategies:
+        path = None if cache_dir is None else Path(cache_dir) / f"strategy-{name.replace(' ', '-')}.pkl"
+        key = {"strategy": name, "space": space_text, "data": data, **settings, **options[name]}
+        frames.append(cache.cached(path, key, lambda name=name: STRATEGIES[name](
+            train, validation, users, space, **options[name], **shared)))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -1,4 +1,5 @@
 import nbformat
+import pytest
 
 from recasketch.execute import _coalesce_streams, _failure, _settle_progress, execute_notebook
 
@@ -55,3 +56,62 @@ def test_main_reports_a_failing_notebook_and_keeps_what_ran(tmp_path, capsys):
     assert "ZeroDivisionError: division by zero" in err and "\x1b[" not in err
     kept = nbformat.read(tmp_path / "out" / "bad.ipynb", 4)
     assert kept.cells[0].outputs[0]["text"] == "ran\n"
+    from recasketch.execute import sittings
+
+    assert sittings(tmp_path / "out", "bad.ipynb")["status"].tolist() == ["failed"]
+
+
+@pytest.mark.parametrize("stop", ["kill", "ctrl-c"])
+def test_each_sitting_is_recorded_and_a_stopped_run_says_it_was_interrupted(tmp_path, stop):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from recasketch.execute import main, sittings
+
+    flag = tmp_path / "running"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import pathlib, time\n"
+        f"flag = pathlib.Path({str(flag)!r})\n"
+        "if not flag.exists():  # the first sitting waits to be stopped\n"
+        "    flag.write_text('up')\n"
+        "    time.sleep(120)\n"
+        "print('done')")])
+    src = tmp_path / "long.ipynb"
+    nbformat.write(nb, src)
+    out = tmp_path / "out"
+    first = subprocess.Popen([sys.executable, "-m", "recasketch.execute", str(src), "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert flag.exists(), "the notebook's kernel did not start"
+    if stop == "kill":
+        first.send_signal(signal.SIGTERM)
+    else:  # a terminal's Ctrl-C: SIGINT to the whole process group, the kernel included
+        os.killpg(first.pid, signal.SIGINT)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 130 and "INTERRUPTED" in err
+    assert main([str(src), "--out", str(out)]) == 0  # the second sitting runs to the end
+    table = sittings(out, "long.ipynb")
+    assert table["status"].tolist() == ["interrupted", "completed"]
+    assert table["seconds"].iloc[0] > 0 and table["seconds"].notna().all()
+    assert sittings(out, "other.ipynb").empty
+    with open(out / "sittings.jsonl", "a") as f:  # a process killed outright leaves a start only
+        f.write('{"run": "x", "notebook": "long.ipynb", "started": "2099-01-01T00:00:00+00:00", "event": "start"}\n')
+    assert sittings(out, "long.ipynb")["status"].tolist() == ["interrupted", "completed", "no end recorded"]
+
+
+def test_sittings_add_up_and_unrecorded_ones_are_named():
+    import pandas as pd
+
+    from recasketch.execute import describe_sittings
+
+    t = pd.DataFrame({"started": ["a", "b", "c", "d"], "seconds": [3600.0, float("nan"), 5400.0, float("nan")],
+                      "status": ["interrupted", "no end recorded", "interrupted", "no end recorded"]})
+    text = describe_sittings(t, 900)
+    assert text.startswith("Sitting 4 of this results run")
+    assert "3 earlier sittings (2.5 h)" in text and "2.8 h in all" in text and "took 15 min itself" in text
+    assert text.endswith("not counting 1 sitting killed before it could record its end.")

@@ -260,6 +260,38 @@ def test_best_so_far_curve_steps_to_the_end_of_each_strategy(calls):
     assert best_so_far_curve(calls)["elapsed"].max() == calls["elapsed"].max()
 
 
+def test_a_comparison_with_a_cache_dir_reruns_only_what_is_missing_or_changed(split, calls, tmp_path, monkeypatch):
+    from recasketch import search_strategies
+
+    first = compare(split, cache_dir=tmp_path)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == ["strategy-forest.pkl", "strategy-learning-curve.pkl", "strategy-random.pkl"]
+    pd.testing.assert_frame_equal(first.drop(columns=["seconds", "elapsed"]),
+                                  calls.drop(columns=["seconds", "elapsed"]))
+    ran = []
+
+    def counted(name):
+        original = search_strategies.STRATEGIES[name]
+        return lambda *args, **kw: ran.append(name) or original(*args, **kw)
+
+    for name in list(search_strategies.STRATEGIES):
+        monkeypatch.setitem(search_strategies.STRATEGIES, name, counted(name))
+    pd.testing.assert_frame_equal(compare(split, cache_dir=tmp_path), first)  # all three read back, clocks too
+    assert ran == []
+    (tmp_path / "strategy-learning-curve.pkl").unlink()  # as if interrupted during the second strategy
+    again = compare(split, cache_dir=tmp_path)
+    assert ran == ["learning curve"]
+    pd.testing.assert_frame_equal(again.drop(columns=["seconds", "elapsed"]),
+                                  first.drop(columns=["seconds", "elapsed"]))
+    compare(split, cache_dir=tmp_path, max_calls=3)  # another budget: every strategy runs again
+    assert ran == ["learning curve", "forest", "learning curve", "random"]
+    train, validation, users = split
+    other = validation.copy()
+    other.data[0] = 0.0  # other validation likes: run again
+    compare_strategies(train, other, users, SPACE, max_calls=3, n_initial_points=2, step=2, patience=1,
+                       progress=False, random_state=SEED, cache_dir=tmp_path, strategies=["random"])
+    assert ran[-1] == "random" and len(ran) == 5
+
 def test_guards(split):
     train, validation, users = split
     args = (train, validation, users)

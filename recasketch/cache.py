@@ -1,0 +1,177 @@
+"""Long steps kept on disk, so that a notebook run again after a fault resumes where it stopped.
+
+The searches log every call (:func:`recasketch.tuning.resumable_search`, the grids'
+logs); a step whose result is not a stream of calls (a 30-minute strategy search, a
+learning curve per feature variant) runs through :func:`cached` instead. It takes a path
+and a *key*: everything that decides the result (parameters, seeds, and a
+:func:`fingerprint` of the data). The result is pickled with its key and the seconds it
+took, written atomically; run again with the same key, it is read back instead of
+recomputed; with another key (other data, other parameters) it is computed again and
+replaced. ``path=None`` computes and keeps nothing, as the notebooks do outside
+``make results``.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "square.pkl"
+>>> calls = []
+>>> def square():
+...     calls.append(1)
+...     return 12 ** 2
+>>> cached(path, {"n": 12}, square), cached(path, {"n": 12}, square), len(calls)
+(144, 144, 1)
+>>> cached(path, {"n": 13}, square), len(calls)  # another key: computed again
+(144, 2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Callable, Mapping, NamedTuple, TypeVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = ["Stored", "cached", "fingerprint", "path_for", "read"]
+
+T = TypeVar("T")
+
+
+class Stored(NamedTuple):
+    """What :func:`cached` keeps: the key (as canonical JSON), the result and its seconds."""
+
+    key: str
+    value: object
+    seconds: float
+
+
+def _plain(value):
+    """JSON for numpy scalars and arrays, and for sequences such as tuples and ranges."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, range, set, frozenset)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(np.asarray(value).tolist())
+    raise TypeError(f"A cache key holds plain values (numbers, strings, lists, dicts), not {type(value).__name__}; "
+                    "put a fingerprint() of data in it instead.")
+
+
+def _canonical(key: Mapping) -> str:
+    if not isinstance(key, Mapping):
+        raise TypeError(f"key must be a mapping of what decides the result, got {type(key).__name__}.")
+    return json.dumps(key, sort_keys=True, default=_plain)
+
+
+def fingerprint(*data) -> str:
+    """A short hash of matrices, arrays and frames, to put in a key: equal data, equal hash.
+
+    Sparse matrices are hashed in canonical CSR form (so COO and CSR of the same matrix
+    agree); ``None`` hashes as itself.
+
+    Examples
+    --------
+    >>> m = sp.csr_matrix(np.eye(3, dtype=np.float32))
+    >>> fingerprint(m) == fingerprint(m.tocoo()), fingerprint(m) == fingerprint(2 * m)
+    (True, False)
+    """
+    digest = hashlib.sha1()
+    for item in data:
+        if item is None:
+            digest.update(b"none")
+        elif sp.issparse(item):
+            csr = sp.csr_matrix(item, copy=True)
+            csr.sum_duplicates()
+            csr.sort_indices()
+            digest.update(f"sparse{csr.shape}{csr.dtype}".encode())
+            for part in (csr.indptr, csr.indices, csr.data):
+                digest.update(np.ascontiguousarray(part).tobytes())
+        elif isinstance(item, (pd.DataFrame, pd.Series)):
+            labels = list(item.columns) if isinstance(item, pd.DataFrame) else [item.name]
+            digest.update(f"frame{item.shape}{labels}".encode())
+            digest.update(pd.util.hash_pandas_object(item, index=True).to_numpy().tobytes())
+        else:
+            array = np.ascontiguousarray(item)
+            if array.dtype == object:
+                raise TypeError("fingerprint() takes numeric arrays, sparse matrices and frames, not objects.")
+            digest.update(f"array{array.shape}{array.dtype}".encode())
+            digest.update(array.tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()[:16]
+
+
+def path_for(folder, name: str, key: Mapping) -> Path | None:
+    """A file in ``folder`` named after ``name`` and a hash of ``key``; ``None`` without a folder.
+
+    For steps that run for many keys (a fit per model and data), so that each result has
+    its own file and none replaces another.
+
+    Examples
+    --------
+    >>> path_for("results", "warp", {"epochs": 10}).name == path_for("results", "warp", {"epochs": 10}).name
+    True
+    >>> path_for("results", "warp", {"epochs": 10}) == path_for("results", "warp", {"epochs": 11})
+    False
+    >>> path_for(None, "warp", {"epochs": 10}) is None
+    True
+    """
+    canonical = _canonical(key)
+    if folder is None:
+        return None
+    return Path(folder) / f"{name}-{hashlib.sha1(canonical.encode()).hexdigest()[:12]}.pkl"
+
+
+def read(path) -> Stored | None:
+    """What :func:`cached` stored at ``path``; ``None`` if there is nothing readable there."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        with open(path, "rb") as f:
+            stored = pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+        return None  # not ours, or written by another version of the code: recompute
+    return stored if isinstance(stored, Stored) else None
+
+
+def cached(path, key: Mapping, compute: Callable[[], T]) -> T:
+    """``compute()``, or its result stored at ``path`` by an earlier run with the same ``key``.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        Where the result is kept (a pickle); ``None`` always computes and keeps nothing.
+    key : mapping
+        Everything that decides the result, as plain values (numbers, strings, lists,
+        dicts) and :func:`fingerprint` strings for data. A stored result is used only
+        when its key is equal.
+    compute : callable
+        Computes the result when there is none to reuse; it must pickle.
+
+    Returns
+    -------
+    object
+        The result.
+    """
+    canonical = _canonical(key)
+    if path is None:
+        return compute()
+    path = Path(path)
+    stored = read(path)
+    if stored is not None and stored.key == canonical:
+        return stored.value
+    start = time.perf_counter()
+    value = compute()
+    seconds = time.perf_counter() - start
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as f:
+        pickle.dump(Stored(canonical, value, seconds), f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)  # a crash mid-write leaves the old file or none, never half of one
+    return value

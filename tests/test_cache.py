@@ -1,0 +1,91 @@
+"""recasketch.cache: a long step's result is kept with its key and reused only for that key."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from recasketch.cache import Stored, cached, fingerprint, read
+
+
+class Counter:
+    def __init__(self, value):
+        self.value, self.calls = value, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.value
+
+
+def test_the_same_key_reads_back_another_key_recomputes_and_replaces(tmp_path):
+    path = tmp_path / "step.pkl"
+    step = Counter({"table": pd.DataFrame({"a": [1, 2]})})
+    first = cached(path, {"epochs": 10, "seed": 0}, step)
+    again = cached(path, {"seed": 0, "epochs": 10}, step)  # the order of the key does not matter
+    assert step.calls == 1
+    pd.testing.assert_frame_equal(again["table"], first["table"])
+    cached(path, {"epochs": 20, "seed": 0}, step)
+    assert step.calls == 2
+    assert read(path).key == '{"epochs": 20, "seed": 0}' and read(path).seconds >= 0
+    cached(path, {"epochs": 10, "seed": 0}, step)  # the older result was replaced
+    assert step.calls == 3
+
+
+def test_numpy_values_in_a_key_equal_plain_ones(tmp_path):
+    path = tmp_path / "step.pkl"
+    step = Counter(1)
+    cached(path, {"n": np.int64(3), "xs": np.arange(2), "ps": (0.5, 1.0)}, step)
+    cached(path, {"n": 3, "xs": [0, 1], "ps": [0.5, 1.0]}, step)
+    assert step.calls == 1
+
+
+def test_without_a_path_it_always_computes():
+    step = Counter(5)
+    assert cached(None, {"a": 1}, step) == 5 and cached(None, {"a": 1}, step) == 5
+    assert step.calls == 2
+
+
+def test_a_failed_step_leaves_nothing_and_a_torn_file_is_recomputed(tmp_path):
+    path = tmp_path / "step.pkl"
+
+    def fails():
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        cached(path, {"a": 1}, fails)
+    assert list(tmp_path.iterdir()) == []
+    path.write_bytes(pickle.dumps(Stored('{"a": 1}', 7, 1.0))[:20])  # half a file
+    assert read(path) is None
+    step = Counter(8)
+    assert cached(path, {"a": 1}, step) == 8 and step.calls == 1
+    path.write_bytes(pickle.dumps({"not": "ours"}))
+    assert read(path) is None
+
+
+def test_keys_hold_plain_values_only(tmp_path):
+    with pytest.raises(TypeError, match="fingerprint"):
+        cached(tmp_path / "x.pkl", {"data": sp.eye(2)}, Counter(1))
+    with pytest.raises(TypeError, match="mapping"):
+        cached(tmp_path / "x.pkl", ["epochs", 10], Counter(1))
+
+
+def test_fingerprints_follow_the_data_not_its_format():
+    rng = np.random.default_rng(0)
+    dense = (rng.random((20, 15)) < 0.3).astype(np.float32)
+    m = sp.csr_matrix(dense)
+    coo = m.tocoo()
+    doubled = sp.coo_matrix((np.r_[coo.data, coo.data] / 2, (np.r_[coo.row, coo.row], np.r_[coo.col, coo.col])),
+                            shape=coo.shape)  # the same matrix with every entry split in two
+    assert fingerprint(m) == fingerprint(coo) == fingerprint(m.tocsc()) == fingerprint(doubled)
+    changed = m.copy()
+    changed.data[0] = 2
+    assert fingerprint(changed) != fingerprint(m)
+    assert fingerprint(sp.csr_matrix(dense[:, :14])) != fingerprint(sp.csr_matrix(dense[:, :14].T))
+    assert fingerprint(m, None) != fingerprint(None, m) != fingerprint(m)
+    assert fingerprint(np.arange(3)) != fingerprint(np.arange(3.0)) != fingerprint(np.arange(4.0))
+    frame = pd.DataFrame({"user": [1, 2], "item": [3, 4]})
+    assert fingerprint(frame) == fingerprint(frame.copy()) != fingerprint(frame.assign(item=[3, 5]))
+    with pytest.raises(TypeError, match="numeric arrays"):
+        fingerprint(np.array(["a", None], dtype=object))
