@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import functools
 import json
 import os
@@ -175,6 +176,7 @@ def _record_stops(client, notebook=None):
         _stopped.append(signum)
         # what nbclient's own handler does (NotebookClient.async_setup_kernel, nbclient 0.11)
         client._async_cleanup_kernel_future = asyncio.ensure_future(client._async_cleanup_kernel())
+        atexit.unregister(client._cleanup_kernel)
 
     try:
         loop = asyncio.get_running_loop()
