@@ -50,6 +50,7 @@ __all__ = [
     "forest_search",
     "learning_curve_search",
     "random_search",
+    "recommend",
     "time_to_best",
 ]
 
@@ -577,3 +578,69 @@ def time_to_best(calls: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "strategy"
     return out
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_calls: int | None = None,
+              score: str = "test p@5") -> str:
+    """Which strategy to use, in one sentence written from the comparison's table.
+
+    The strategy with the highest test score is the pick unless another one's interval
+    overlaps it (no clear difference) and it found its final best sooner; then the
+    soonest of those is the pick, because it gives as good a model for less search.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`time_to_best`'s table joined with each strategy's best call scored on test:
+        columns ``seconds`` and ``call`` plus ``<score> mean``, ``<score> low`` and
+        ``<score> high`` (a bootstrap interval).
+    search_seconds, search_calls : optional
+        The seconds and calls of the full search run elsewhere (the post's
+        ``forest_minimize`` at its full budget), to say what the pick saves.
+    score : str, default="test p@5"
+        The prefix of the score columns.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"seconds": [1500.0, 400.0, 1700.0], "call": [20, 6, 30],
+    ...                   "test p@5 mean": [0.050, 0.049, 0.041], "test p@5 low": [0.046, 0.045, 0.037],
+    ...                   "test p@5 high": [0.054, 0.053, 0.045]},
+    ...                  index=pd.Index(["forest", "learning curve", "random"], name="strategy"))
+    >>> recommend(t, search_seconds=7 * 3600, search_calls=250)
+    'Use learning curve: its test p@5 (0.0490, 95 % CI 0.0450–0.0530) shows no clear difference from the highest, forest (0.0500), and it found its final best after 7 min (call 7), the soonest of them; the full search above took 7.0 h for 250 calls.'
+    >>> recommend(t.assign(**{"test p@5 low": [0.0495, 0.045, 0.037], "test p@5 high": [0.054, 0.0492, 0.045]}))
+    'Use forest: its test p@5 (0.0500, 95 % CI 0.0495–0.0540) is clearly the highest; it found its final best after 25 min (call 21).'
+    """
+    columns = [f"{score} {part}" for part in ("mean", "low", "high")]
+    missing = [c for c in ["seconds", "call", *columns] if c not in table.columns]
+    if missing or table.empty:
+        raise ValueError(f"table lacks the columns {missing} or has no rows; give time_to_best's table "
+                         f"joined with the test scores.")
+    mean, low, high = columns
+    top = table[mean].idxmax()
+    tied = table[(table[high] >= table.at[top, low]) & (table[low] <= table.at[top, high])]
+    pick = tied["seconds"].idxmin()
+    row = table.loc[pick]
+    interval = f"{row[mean]:.4f}, 95 % CI {row[low]:.4f}–{row[high]:.4f}"
+    found = f"found its final best after {_duration(row['seconds'])} (call {int(row['call']) + 1})"
+    if pick == top and len(tied) == 1:
+        sentence = f"Use {pick}: its {score} ({interval}) is clearly the highest; it {found}"
+    elif pick == top:
+        others = ", ".join(str(name) for name in tied.index if name != pick)
+        sentence = (f"Use {pick}: its {score} ({interval}) is the highest, with no clear difference from "
+                    f"{others}, and it {found}, the soonest of them")
+    else:
+        sentence = (f"Use {pick}: its {score} ({interval}) shows no clear difference from the highest, "
+                    f"{top} ({table.at[top, mean]:.4f}), and it {found}, the soonest of them")
+    if search_seconds is not None:
+        calls = f" for {search_calls} calls" if search_calls is not None else ""
+        sentence += f"; the full search above took {_duration(search_seconds)}{calls}"
+    return sentence + "."

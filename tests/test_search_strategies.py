@@ -345,3 +345,26 @@ def test_time_to_best_is_when_the_final_best_was_found():
     assert table.loc["forest", "seconds"] == 9.0 and table.loc["forest", "call"] == 1  # a tie keeps the first
     assert table.loc["random", "best"] == 0.06 and table.loc["random", "seconds"] == 6.0
     assert table.loc["forest", "calls"] == 4 and table.loc["forest", "total seconds"] == 20.0
+
+
+def test_recommend_picks_the_soonest_strategy_without_a_clear_difference_from_the_top():
+    from recasketch.search_strategies import recommend
+
+    table = pd.DataFrame({"seconds": [1500.0, 400.0, 90.0], "call": [20, 6, 2],
+                          "test p@5 mean": [0.050, 0.049, 0.030], "test p@5 low": [0.046, 0.045, 0.026],
+                          "test p@5 high": [0.054, 0.053, 0.034]},
+                         index=pd.Index(["forest", "learning curve", "random"], name="strategy"))
+    # random is the soonest of all but clearly below: the soonest of the two that tie wins
+    assert recommend(table).startswith("Use learning curve: its test p@5 (0.0490")
+    assert "no clear difference from the highest, forest (0.0500)" in recommend(table)
+    # when the top one is also the soonest of those tied, it says so
+    sooner = table.assign(seconds=[300.0, 400.0, 90.0])
+    assert recommend(sooner).startswith("Use forest: its test p@5 (0.0500, 95 % CI 0.0460–0.0540) is the highest, "
+                                        "with no clear difference from learning curve")
+    alone = table.assign(**{"test p@5 low": [0.0495, 0.045, 0.026], "test p@5 high": [0.054, 0.049, 0.034]})
+    assert "is clearly the highest" in recommend(alone)
+    assert recommend(table, search_seconds=3 * 3600, search_calls=250).endswith(
+        "the full search above took 3.0 h for 250 calls.")
+    assert "after 90 s (call 3)" in recommend(table.assign(**{"test p@5 mean": [0.02, 0.02, 0.03]}))
+    with pytest.raises(ValueError, match="lacks the columns"):
+        recommend(table.drop(columns="test p@5 low"))
