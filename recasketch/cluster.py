@@ -34,6 +34,7 @@ stops the run, as it does in a process pool.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Callable, Iterable, Mapping
 
 from .errors import EngineUnavailableError
@@ -172,7 +173,10 @@ def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: 
         # back at once; then every block of scores an evaluation allocates is a fresh mmap, and
         # the grid's evaluations took about 45 % longer than in a process pool (measured on the
         # full-size synthetic data). glibc's own adaptive threshold is kept here instead.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
+                warnings.catch_warnings():
+            # another cluster's dashboard on the port: Dask takes a free one, and the line below says which
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
             cluster = distributed.LocalCluster(
                 n_workers=wanted, threads_per_worker=1, processes=True, dashboard_address=dashboard_address,
                 env={"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},

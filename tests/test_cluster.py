@@ -91,6 +91,24 @@ def test_a_local_cluster_prints_its_dashboard_and_is_reused(capsys):
         cluster.close_local()
 
 
+def test_a_dashboard_port_in_use_moves_the_dashboard_without_a_warning(capsys):
+    import socket
+    import warnings
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # any warning fails the test
+                cluster.get_client("local", n_workers=1, dashboard_address=f"127.0.0.1:{port}")
+            out = capsys.readouterr().out
+            assert "dashboard at http://127.0.0.1:" in out and f":{port}/" not in out
+        finally:
+            cluster.close_local()
+
+
 class CountsPickles:
     """Counts how often this process pickles it."""
 
