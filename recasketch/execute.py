@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -193,14 +194,23 @@ SITTINGS_LOG = "sittings.jsonl"
 
 
 class _Sitting:
-    """One execution of one notebook into a results folder: a line when it starts, one when it ends."""
+    """One execution of one notebook into a results folder: a line when it starts, one when it
+    ends, and one every ``heartbeat_s`` seconds in between, so that a process killed outright
+    (no end line) still tells how long it ran, to within a heartbeat."""
 
-    def __init__(self, folder, notebook: str):
+    def __init__(self, folder, notebook: str, heartbeat_s: float = 60.0):
         self.path = None if folder is None else Path(folder) / SITTINGS_LOG
         self.run = uuid.uuid4().hex[:12]
         self.notebook = notebook
         self.started = time.time()
         self._write(event="start")
+        self._ended = threading.Event()
+        if self.path is not None:
+            threading.Thread(target=self._beat, args=(heartbeat_s,), daemon=True).start()
+
+    def _beat(self, every: float):
+        while not self._ended.wait(every):
+            self._write(event="alive", seconds=round(time.time() - self.started, 1))
 
     def _write(self, **fields):
         if self.path is None:
@@ -214,6 +224,7 @@ class _Sitting:
             os.fsync(f.fileno())
 
     def end(self, status: str):
+        self._ended.set()
         self._write(event="end", status=status, seconds=round(time.time() - self.started, 1))
 
 
@@ -224,7 +235,8 @@ def sittings(folder, notebook: str):
     notebook starts and one when it ends. A long run stopped and run again (it resumes
     from its logs) leaves one row per sitting: ``started`` (UTC), ``seconds``,
     ``status`` ("completed", "interrupted", "failed", or "no end recorded" where the
-    process was killed outright, or is the one still running).
+    process was killed outright, or is the one still running: its ``seconds`` are then
+    those of its last heartbeat, written every minute, and NaN before the first).
 
     Returns
     -------
@@ -247,12 +259,10 @@ def sittings(folder, notebook: str):
                                                  "status": "no end recorded"})
             if entry.get("event") == "end":
                 row.update(seconds=entry["seconds"], status=entry["status"])
+            elif entry.get("event") == "alive" and row["status"] == "no end recorded":
+                row["seconds"] = entry["seconds"]  # the last heartbeat: how long it ran at least
     table = pd.DataFrame(list(rows.values()), columns=["started", "seconds", "status"])
     return table.sort_values("started", kind="stable").reset_index(drop=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def _duration(seconds: float) -> str:
@@ -284,12 +294,21 @@ def describe_sittings(table, this_run_seconds: float) -> str:
     if earlier.empty:
         return f"One sitting: {_duration(this_run_seconds)}."
     unknown = int(earlier["seconds"].isna().sum())
+    killed = int((earlier["status"] == "no end recorded").sum()) - unknown  # timed by their heartbeats
     before = float(earlier["seconds"].sum())
+    detail = ""
+    if killed:
+        detail = (f"; {killed} of them killed outright, counted to {'their' if killed > 1 else 'its'} "
+                  "last heartbeat")
     sentence = (f"Sitting {len(earlier) + 1} of this results run: it resumed from the logs and caches of "
-                f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''} ({_duration(before)}), "
+                f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''} ({_duration(before)}{detail}), "
                 f"and took {_duration(this_run_seconds)} itself; {_duration(before + this_run_seconds)} in all")
     if unknown:
-        they, their = ("they", "their") if unknown > 1 else ("it", "its")
+        they = "they" if unknown > 1 else "it"
         sentence += (f", not counting {unknown} sitting{'s' if unknown > 1 else ''} killed before "
-                     f"{they} could record {their} end")
+                     f"{they} recorded how long {they} ran")
     return sentence + "."
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -114,4 +114,30 @@ def test_sittings_add_up_and_unrecorded_ones_are_named():
     text = describe_sittings(t, 900)
     assert text.startswith("Sitting 4 of this results run")
     assert "3 earlier sittings (2.5 h)" in text and "2.8 h in all" in text and "took 15 min itself" in text
-    assert text.endswith("not counting 1 sitting killed before it could record its end.")
+    assert text.endswith("not counting 1 sitting killed before it recorded how long it ran.")
+    heard = t.assign(seconds=[3600.0, 1800.0, 5400.0, float("nan")])  # the killed one left heartbeats
+    text = describe_sittings(heard, 900)
+    assert "3 earlier sittings (3.0 h; 1 of them killed outright, counted to its last heartbeat)" in text
+    assert text.endswith("3.2 h in all.")
+
+
+def test_a_sitting_killed_outright_is_timed_by_its_heartbeats(tmp_path):
+    import time
+
+    from recasketch.execute import _Sitting, sittings
+
+    sitting = _Sitting(tmp_path, "long.ipynb", heartbeat_s=0.05)
+    time.sleep(0.5)
+    sitting._ended.set()  # as if killed: the beats stop and no end line is written
+    time.sleep(0.1)
+    table = sittings(tmp_path, "long.ipynb")
+    assert table["status"].tolist() == ["no end recorded"]
+    assert 0.2 <= table["seconds"].iloc[0] <= 1.0
+    lines = (tmp_path / "sittings.jsonl").read_text().splitlines()
+    assert sum('"alive"' in line for line in lines) >= 3
+    done = _Sitting(tmp_path, "short.ipynb", heartbeat_s=0.05)
+    done.end("completed")
+    time.sleep(0.2)
+    assert sittings(tmp_path, "short.ipynb")["status"].tolist() == ["completed"]
+    assert not any('"alive"' in line and "short.ipynb" in line
+                   for line in (tmp_path / "sittings.jsonl").read_text().splitlines())
