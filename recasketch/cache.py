@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["Stored", "cached", "fingerprint", "path_for", "read"]
+__all__ = ["Stored", "cached", "cached_map", "fingerprint", "path_for", "read"]
 
 T = TypeVar("T")
 
@@ -138,6 +138,24 @@ def read(path) -> Stored | None:
     return stored if isinstance(stored, Stored) else None
 
 
+def _lookup(path, canonical: str):
+    """(True, value) when ``path`` holds a result stored under ``canonical``, else (False, None)."""
+    stored = read(path) if path is not None else None
+    if stored is not None and stored.key == canonical:
+        return True, stored.value
+    return False, None
+
+
+def _store(path: Path, canonical: str, value, seconds: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as f:
+        pickle.dump(Stored(canonical, value, seconds), f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)  # a crash mid-write leaves the old file or none, never half of one
+
+
 def cached(path, key: Mapping, compute: Callable[[], T]) -> T:
     """``compute()``, or its result stored at ``path`` by an earlier run with the same ``key``.
 
@@ -161,17 +179,79 @@ def cached(path, key: Mapping, compute: Callable[[], T]) -> T:
     if path is None:
         return compute()
     path = Path(path)
-    stored = read(path)
-    if stored is not None and stored.key == canonical:
-        return stored.value
+    found, value = _lookup(path, canonical)
+    if found:
+        return value
     start = time.perf_counter()
     value = compute()
-    seconds = time.perf_counter() - start
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as f:
-        pickle.dump(Stored(canonical, value, seconds), f, protocol=pickle.HIGHEST_PROTOCOL)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)  # a crash mid-write leaves the old file or none, never half of one
+    _store(path, canonical, value, time.perf_counter() - start)
     return value
+
+
+def _timed(function, **kwargs):
+    start = time.perf_counter()
+    value = function(**kwargs)
+    return value, time.perf_counter() - start
+
+
+def cached_map(function: Callable[..., T], jobs: Mapping[str, tuple], shared: Mapping | None = None,
+               scheduler=None) -> dict[str, T]:
+    """:func:`cached` for many jobs at once: those not stored yet run in parallel on Dask.
+
+    Parameters
+    ----------
+    function : callable
+        Called as ``function(**kwargs, **shared)`` for each job; a module-level function
+        of an installed package (the workers import it). Its arguments and result must
+        pickle (Dask's cloudpickle takes functions defined in a notebook as arguments).
+    jobs : mapping of str to (path, key, kwargs)
+        Each job's file (or ``None``: computed, not kept), its key as for
+        :func:`cached`, and its own keyword arguments.
+    shared : mapping, default=None
+        Keyword arguments common to every job (matrices, a model factory): sent to each
+        worker once.
+    scheduler : str or distributed.Client, default=None
+        As in :func:`recasketch.cluster.get_client` (``None`` reads
+        ``RECASKETCH_SCHEDULER``, else a LocalCluster here). No cluster is started when
+        every job is stored, or when there is a single job to run (it runs here).
+
+    Returns
+    -------
+    dict
+        Each job's result, in the order of ``jobs``. A job's result is stored the moment
+        it finishes, so an interrupted map keeps every job that finished.
+    """
+    from . import cluster
+
+    keys = {name: _canonical(key) for name, (_, key, _) in jobs.items()}
+    results, todo = {}, []
+    for name, (path, _, _) in jobs.items():
+        found, value = _lookup(Path(path) if path is not None else None, keys[name])
+        if found:
+            results[name] = value
+        else:
+            todo.append(name)
+
+    def record(call, outcome):
+        name = call["name"]
+        value, seconds = outcome
+        results[name] = value
+        path = jobs[name][0]
+        if path is not None:
+            _store(Path(path), keys[name], value, seconds)
+
+    shared = dict(shared or {})
+    if len(todo) == 1:
+        name = todo[0]
+        record({"name": name}, _timed(function, **jobs[name][2], **shared))
+    elif todo:
+        scheduler = cluster.resolve_scheduler(scheduler)
+        client = cluster.get_client(cluster.LOCAL if scheduler == cluster.PROCESSES else scheduler)
+        calls = [{"name": name, "kwargs": jobs[name][2]} for name in todo]
+        cluster.map_unordered(client, _run_job, calls, record, shared=shared, common={"compute": function})
+    return {name: results[name] for name in jobs}
+
+
+def _run_job(name, kwargs, compute, **shared):
+    """One job of :func:`cached_map` on a worker: the result and its seconds."""
+    return _timed(compute, **kwargs, **shared)

@@ -341,7 +341,8 @@ class Shared:
         for name, value in self.values.items():
             future = self._futures.get(name)
             if future is None or future.status in ("cancelled", "lost", "error"):
-                self._futures[name] = self.client.scatter(value, broadcast=True, hash=False)
+                # in a list of one: scatter would otherwise send a list's, tuple's or dict's items apart
+                self._futures[name] = self.client.scatter([value], broadcast=True, hash=False)[0]
         return {**self.empty, **self._futures}
 
     def release(self) -> None:

@@ -89,3 +89,43 @@ def test_fingerprints_follow_the_data_not_its_format():
     assert fingerprint(frame) == fingerprint(frame.copy()) != fingerprint(frame.assign(item=[3, 5]))
     with pytest.raises(TypeError, match="numeric arrays"):
         fingerprint(np.array(["a", None], dtype=object))
+
+
+def scaled_sum(matrix, factor, offset=0.0, rows=None):
+    """A job for cached_map: module-level, so that the workers can import it."""
+    return float(matrix[rows or slice(None)].sum()) * factor + offset
+
+
+def test_cached_map_runs_what_is_missing_on_the_cluster_and_keeps_each_result(tmp_path, client):
+    from recasketch.cache import cached_map, path_for
+
+    matrix = sp.csr_matrix(np.arange(12, dtype=np.float32).reshape(3, 4))
+    data = fingerprint(matrix)
+
+    def jobs(factors, offset=0.0):
+        out = {}
+        for f in factors:
+            key = {"factor": f, "offset": offset, "data": data}
+            out[f"x{f}"] = (path_for(tmp_path, "job", key), key, {"factor": f})
+        return out
+
+    first = cached_map(scaled_sum, jobs([1, 2, 3]), shared={"matrix": matrix}, scheduler=client)
+    assert first == {"x1": 66.0, "x2": 132.0, "x3": 198.0}
+    assert len(list(tmp_path.glob("job-*.pkl"))) == 3
+    assert all(read(p).seconds >= 0 for p in tmp_path.glob("job-*.pkl"))
+    # stored ones are read back: a function that would fail shows nothing is run again
+    assert cached_map(lambda **kw: 1 / 0, jobs([3, 2, 1]), shared={"matrix": matrix}, scheduler=client) == {
+        "x3": 198.0, "x2": 132.0, "x1": 66.0}
+    # one job missing among stored ones runs here; two or more run on the cluster, with a notebook-style factory
+    offset = 0.5
+    mixed = cached_map(lambda matrix, factor: scaled_sum(matrix, factor, offset), jobs([1, 4]),
+                       shared={"matrix": matrix}, scheduler=client)
+    assert mixed == {"x1": 66.0, "x4": 264.5}
+    local_factory = cached_map(lambda matrix, factor: scaled_sum(matrix, factor, offset), jobs([5, 6], offset),
+                               shared={"matrix": matrix}, scheduler=client)
+    assert local_factory == {"x5": 330.5, "x6": 396.5}
+    # lists and dicts are shared whole, not item by item
+    rows = cached_map(scaled_sum, jobs([7, 8]), shared={"matrix": matrix, "rows": [0, 1]}, scheduler=client)
+    assert rows == {"x7": 7 * 28.0, "x8": 8 * 28.0}
+    # without paths nothing is kept
+    assert cached_map(scaled_sum, {"a": (None, {"f": 1}, {"factor": 1})}, shared={"matrix": matrix}) == {"a": 66.0}
