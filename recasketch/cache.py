@@ -201,9 +201,9 @@ def cached_map(function: Callable[..., T], jobs: Mapping[str, tuple], shared: Ma
     Parameters
     ----------
     function : callable
-        Called as ``function(**kwargs, **shared)`` for each job; a module-level function
-        of an installed package (the workers import it). Its arguments and result must
-        pickle (Dask's cloudpickle takes functions defined in a notebook as arguments).
+        Called as ``function(**kwargs, **shared)`` for each job, on a worker. It, its
+        arguments and its result travel with Dask's cloudpickle, which takes a package's
+        functions by name and functions defined in a notebook by value.
     jobs : mapping of str to (path, key, kwargs)
         Each job's file (or ``None``: computed, not kept), its key as for
         :func:`cached`, and its own keyword arguments.
