@@ -603,8 +603,9 @@ def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_c
         columns ``seconds`` and ``call`` plus ``<score> mean``, ``<score> low`` and
         ``<score> high`` (a bootstrap interval).
     search_seconds, search_calls : optional
-        The seconds and calls of the full search run elsewhere (the post's
-        ``forest_minimize`` at its full budget), to say what the pick saves.
+        The seconds its calls took (one core each: the sum of a search log's
+        ``seconds``, whatever number of workers ran them) and the number of calls of
+        the full search run elsewhere, to say what the pick saves.
     score : str, default="test p@5"
         The prefix of the score columns.
 
@@ -615,7 +616,7 @@ def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_c
     ...                   "test p@5 high": [0.054, 0.053, 0.045]},
     ...                  index=pd.Index(["forest", "learning curve", "random"], name="strategy"))
     >>> recommend(t, search_seconds=7 * 3600, search_calls=250)
-    'Use learning curve: its test p@5 (0.0490, 95 % CI 0.0450–0.0530) shows no clear difference from the highest, forest (0.0500), and it found its final best after 7 min (call 7), the soonest of them; the full search above took 7.0 h for 250 calls.'
+    'Use learning curve: its test p@5 (0.0490, 95 % CI 0.0450–0.0530) shows no clear difference from the highest, forest (0.0500), and it found its final best after 7 min (call 7), the soonest of them; the full search above spent 7.0 h fitting and scoring its 250 calls.'
     >>> recommend(t.assign(**{"test p@5 low": [0.0495, 0.045, 0.037], "test p@5 high": [0.054, 0.0492, 0.045]}))
     'Use forest: its test p@5 (0.0500, 95 % CI 0.0495–0.0540) is clearly the highest; it found its final best after 25 min (call 21).'
     """
@@ -641,6 +642,6 @@ def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_c
         sentence = (f"Use {pick}: its {score} ({interval}) shows no clear difference from the highest, "
                     f"{top} ({table.at[top, mean]:.4f}), and it {found}, the soonest of them")
     if search_seconds is not None:
-        calls = f" for {search_calls} calls" if search_calls is not None else ""
-        sentence += f"; the full search above took {_duration(search_seconds)}{calls}"
+        calls = f"its {search_calls} calls" if search_calls is not None else "its calls"
+        sentence += f"; the full search above spent {_duration(search_seconds)} fitting and scoring {calls}"
     return sentence + "."

@@ -364,7 +364,7 @@ def test_recommend_picks_the_soonest_strategy_without_a_clear_difference_from_th
     alone = table.assign(**{"test p@5 low": [0.0495, 0.045, 0.026], "test p@5 high": [0.054, 0.049, 0.034]})
     assert "is clearly the highest" in recommend(alone)
     assert recommend(table, search_seconds=3 * 3600, search_calls=250).endswith(
-        "the full search above took 3.0 h for 250 calls.")
+        "the full search above spent 3.0 h fitting and scoring its 250 calls.")
     assert "after 90 s (call 3)" in recommend(table.assign(**{"test p@5 mean": [0.02, 0.02, 0.03]}))
     with pytest.raises(ValueError, match="lacks the columns"):
         recommend(table.drop(columns="test p@5 low"))
