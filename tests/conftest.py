@@ -26,7 +26,8 @@ def client():
 
 @pytest.fixture(scope="module")
 def split():
-    """A small two-block likes matrix with a little noise, split per user (train, test, users)."""
+    """A small likes matrix, two blocks of users and models (so there is something to learn) with
+    a little noise, split per user: (train, test, users)."""
     import numpy as np
     import scipy.sparse as sp
 

@@ -19,18 +19,6 @@ from recasketch.tuning import (
 )
 
 
-@pytest.fixture(scope="module")
-def split():
-    rng = np.random.default_rng(0)
-    # two blocks of users and items so there is something to learn
-    dense = np.zeros((80, 60), dtype=np.float32)
-    dense[:40, :30] = rng.random((40, 30)) < 0.4
-    dense[40:, 30:] = rng.random((40, 30)) < 0.4
-    dense[rng.random(dense.shape) < 0.03] = 1
-    likes = sp.csr_matrix(dense)
-    return train_test_split(likes, 3, 0.3, random_state=0)
-
-
 def als(**kw):
     return AlternatingLeastSquares(factors=8, regularization=0.1, random_state=0, num_threads=1, **kw)
 
