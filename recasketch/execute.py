@@ -23,6 +23,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ._utils import duration
+
 __all__ = ["SITTINGS_LOG", "describe_sittings", "execute_notebook", "sittings"]
 
 
@@ -265,10 +267,6 @@ def sittings(folder, notebook: str):
     return table.sort_values("started", kind="stable").reset_index(drop=True)
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
-
-
 def describe_sittings(table, this_run_seconds: float) -> str:
     """One sentence on how long a results run took over all its sittings.
 
@@ -292,7 +290,7 @@ def describe_sittings(table, this_run_seconds: float) -> str:
     completed = [i for i, status in enumerate(before_this["status"]) if status == "completed"]
     earlier = before_this.iloc[completed[-1] + 1:] if completed else before_this
     if earlier.empty:
-        return f"One sitting: {_duration(this_run_seconds)}."
+        return f"One sitting: {duration(this_run_seconds)}."
     unknown = int(earlier["seconds"].isna().sum())
     killed = int((earlier["status"] == "no end recorded").sum()) - unknown  # timed by their heartbeats
     before = float(earlier["seconds"].sum())
@@ -301,8 +299,8 @@ def describe_sittings(table, this_run_seconds: float) -> str:
         detail = (f"; {killed} of them killed outright, counted to {'their' if killed > 1 else 'its'} "
                   "last heartbeat")
     sentence = (f"Sitting {len(earlier) + 1} of this results run: it resumed from the logs and caches of "
-                f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''} ({_duration(before)}{detail}), "
-                f"and took {_duration(this_run_seconds)} itself; {_duration(before + this_run_seconds)} in all")
+                f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''} ({duration(before)}{detail}), "
+                f"and took {duration(this_run_seconds)} itself; {duration(before + this_run_seconds)} in all")
     if unknown:
         they = "they" if unknown > 1 else "it"
         sentence += (f", not counting {unknown} sitting{'s' if unknown > 1 else ''} killed before "

@@ -40,7 +40,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import cache, metrics, tuning
-from ._utils import check_random_state, seed_from
+from ._utils import check_random_state, duration, seed_from
 
 __all__ = [
     "CALL_COLUMNS",
@@ -580,14 +580,6 @@ def time_to_best(calls: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_calls: int | None = None,
               score: str = "test p@5") -> str:
     """Which strategy to use, in one sentence written from the comparison's table.
@@ -631,7 +623,7 @@ def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_c
     pick = tied["seconds"].idxmin()
     row = table.loc[pick]
     interval = f"{row[mean]:.4f}, 95 % CI {row[low]:.4f}–{row[high]:.4f}"
-    found = f"found its final best after {_duration(row['seconds'])} (call {int(row['call']) + 1})"
+    found = f"found its final best after {duration(row['seconds'])} (call {int(row['call']) + 1})"
     if pick == top and len(tied) == 1:
         sentence = f"Use {pick}: its {score} ({interval}) is clearly the highest; it {found}"
     elif pick == top:
@@ -643,5 +635,5 @@ def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_c
                     f"{top} ({table.at[top, mean]:.4f}), and it {found}, the soonest of them")
     if search_seconds is not None:
         calls = f"its {search_calls} calls" if search_calls is not None else "its calls"
-        sentence += f"; the full search above spent {_duration(search_seconds)} fitting and scoring {calls}"
+        sentence += f"; the full search above spent {duration(search_seconds)} fitting and scoring {calls}"
     return sentence + "."
