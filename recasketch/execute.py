@@ -144,26 +144,34 @@ def _run_all(args) -> int:
         try:
             execute_notebook(nb_path, target, timeout=args.timeout, cwd=nb_path.parent)
         except BaseException as exc:
-            # nbclient may turn the interrupt into another error on its way out; the flag says what it was
-            # (Ctrl-C in a terminal reaches the kernel too, which reports a KeyboardInterrupt in its cell)
-            if not (_stopped or isinstance(exc, KeyboardInterrupt)
-                    or getattr(exc, "ename", None) == "KeyboardInterrupt"):
-                if not isinstance(exc, Exception):
-                    raise
-                sitting.end("failed")
-                print(f"FAILED {nb_path}: {_failure(exc)}", file=sys.stderr)
-                print(f"the partly executed notebook is in {target}", file=sys.stderr)
-                return 1
-            sitting.end("interrupted")
-            print(f"INTERRUPTED {nb_path} after {time.perf_counter() - start:.0f} s; run it again to resume "
-                  "from its logs", file=sys.stderr)
-            return 130
+            if _was_stopped(exc):
+                sitting.end("interrupted")
+                print(f"INTERRUPTED {nb_path} after {time.perf_counter() - start:.0f} s; run it again to "
+                      "resume from its logs", file=sys.stderr)
+                return 130
+            if not isinstance(exc, Exception):
+                raise
+            sitting.end("failed")
+            print(f"FAILED {nb_path}: {_failure(exc)}", file=sys.stderr)
+            print(f"the partly executed notebook is in {target}", file=sys.stderr)
+            return 1
         sitting.end("completed")
         print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
     return 0
 
 
 _stopped = []  # the signals that asked this process to stop
+
+
+def _was_stopped(exc: BaseException) -> bool:
+    """Whether a run ended because it was asked to stop rather than because a cell failed.
+
+    nbclient may turn a stop into another error on its way out, so the signals noted in
+    ``_stopped`` decide; Ctrl-C in a terminal also reaches the kernel, which then reports
+    a KeyboardInterrupt from the cell it was running.
+    """
+    return (bool(_stopped) or isinstance(exc, KeyboardInterrupt)
+            or getattr(exc, "ename", None) == "KeyboardInterrupt")
 
 
 def _interrupt(signum, frame):
