@@ -56,45 +56,45 @@ test: $(STAMP) ## Run the unit tests, then re-execute the notebooks under nbval
 
 run: $(STAMP) ## Execute every notebook top to bottom on the synthetic sample (commits-ready outputs)
 	@if [ -z "$(NOTEBOOKS)" ]; then \
-		$(PY) -m recasketch.synthetic --preset sample --stats; \
+		$(PY) -m recasketch.datasets.synthetic --preset sample --stats; \
 	else \
-		RECASKETCH_DATA=sample RECASKETCH_BUDGET=ci $(PY) -m recasketch.execute --inplace $(NOTEBOOKS); \
+		RECASKETCH_DATA=sample RECASKETCH_BUDGET=ci $(PY) -m recasketch.tools.execute --inplace $(NOTEBOOKS); \
 	fi
 
 notebooks: run ## Same as `make run`: refresh the committed notebook outputs
 
 data: $(STAMP) ## Download the real Sketchfab crawl into data/sketchfab/ (needs internet)
-	$(PY) -m recasketch.download
+	$(PY) -m recasketch.datasets.download
 
 sample: $(STAMP) ## Regenerate the committed synthetic sample in data/sample/
-	$(PY) -m recasketch.synthetic --preset sample --out data/sample --stats
+	$(PY) -m recasketch.datasets.synthetic --preset sample --out data/sample --stats
 
 synthetic-full: $(STAMP) ## Write the full-size synthetic dataset to data/synthetic-full/ (not committed)
-	$(PY) -m recasketch.synthetic --preset full --stats --out data/synthetic-full
+	$(PY) -m recasketch.datasets.synthetic --preset full --stats --out data/synthetic-full
 
 results: $(STAMP) ## Execute the notebooks at BUDGET on DATA=..., into data/results/<name or folder name>/
 	@if [ "$(DATA)" = "synthetic-full" ] && [ ! -f data/synthetic-full/model_likes_anon.psv ]; then \
 		$(MAKE) synthetic-full; fi
-	RECASKETCH_DATA=$(DATA) RECASKETCH_BUDGET=$(BUDGET) $(PY) -m recasketch.execute \
+	RECASKETCH_DATA=$(DATA) RECASKETCH_BUDGET=$(BUDGET) $(PY) -m recasketch.tools.execute \
 		--out data/results/$(notdir $(patsubst %/,%,$(DATA))) $(NOTEBOOKS)
 
 calibrate: $(STAMP) ## Fit the synthetic full preset to the posts' figures; writes data/calibration/ (resumes its search log)
-	$(PY) -m recasketch.calibration --calls $(CALIBRATION_CALLS) --seeds 0 1 2
+	$(PY) -m recasketch.study.calibration --calls $(CALIBRATION_CALLS) --seeds 0 1 2
 
 bench: $(STAMP) ## Time preprocessing and evaluation against the straightforward methods, and a small ALS grid on a process pool vs Dask (full preset)
-	$(PY) -m recasketch.bench
+	$(PY) -m recasketch.tools.bench
 
 bench-grid: $(STAMP) ## Time the post's full ALS grid (180 combinations x epochs 2..38) on the full preset
-	$(PY) -m recasketch.bench grid
+	$(PY) -m recasketch.tools.bench grid
 
 bench-dask: $(STAMP) ## Time a 4-combination slice of the post's ALS grid on a process pool and on a Dask LocalCluster
-	$(PY) -m recasketch.bench dask --repeat $(REPEAT)
+	$(PY) -m recasketch.tools.bench dask --repeat $(REPEAT)
 
 bench-search: $(STAMP) ## Run 30 calls of post 2's WARP search on the full preset (resumable) and project the full cost
-	$(PY) -m recasketch.bench search --calls $(CALLS)
+	$(PY) -m recasketch.tools.bench search --calls $(CALLS)
 
 html: $(STAMP) ## Render the notebooks as a static tutorial in site/ (index, prev/next, contents; reads offline)
-	$(PY) -m recasketch.site --out site $(NOTEBOOKS)
+	$(PY) -m recasketch.tools.site --out site $(NOTEBOOKS)
 
 lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	rm -rf /tmp/recasketch-lock && $(PYTHON) -m venv /tmp/recasketch-lock

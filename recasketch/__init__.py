@@ -1,25 +1,31 @@
 """recasketch: implicit-feedback recommenders on Sketchfab likes.
 
-One module per step of the two source posts:
+The core holds the steps both posts take, and its names are importable from here:
 
 ``data``        read likes and item features (the crawl's psv files or your own CSV), load a dataset
-``errors``      the package's exceptions: DataError, DownloadError, EngineUnavailableError
-``download``    download the real crawl, pinned to a commit and verified by git blob id
-``synthetic``   a Sketchfab-shaped generator with known ground truth
-``preprocess``  k-core thresholding, id maps, the CSR likes matrix, item features
-``split``       per-user holdout
-``metrics``     precision@k, recall@k, nDCG@k, AUC and MSE for ALS and LightFM models
-``tuning``      learning curves and grid search
-``similarity``  cosine item-to-item neighbours
-``thumbnails``  Sketchfab API thumbnails (cached, rate-limited), offline placeholders, HTML grids
-``plots``       the figures the notebooks show
+``preprocess``  the 5/5 core, the CSR likes matrix and its id maps, item features
+``split``       per-user holdouts: train/test, train/validation/test, cold start
+``metrics``     precision@k, recall@k, nDCG@k, MAP@k, AUC and MSE for ALS and LightFM, bootstrap CIs
+``errors``, ``config``, ``utils``: the exceptions, the paths, small helpers
 
-Scaling out (notebook 05):
+Then one subpackage per role, each importing only the core and the subpackages above it here:
 
-``cluster``             where grids and searches run: a process pool, a Dask LocalCluster, a cluster by address
-``distributed_search``  batched ask/tell model-based searches on Dask, with resumable_search's log
-``spark_als``           WRMF fitted by Spark MLlib (optional extra ``spark``)
-``scaling``             how a fit's time and memory grow with the likes
+``datasets``  the real crawl's pinned download; the synthetic stand-in with known ground truth
+``models``    popularity, random, item-kNN and tags-only baselines; item similarity; WRMF on Spark
+``parallel``  where grids and searches run (process pool, Dask); a results cache keyed by data
+``tuning``    learning curves, grid search, resumable and batched searches, search strategies
+``study``     budgets, the posts' figures, evaluation with intervals, tag ideas, calibration, scaling
+``display``   plots and thumbnail grids
+``tools``     ``make results`` (execute), ``make html`` (site), ``make bench``
 """
 
+from .data import load_dataset, read_features, read_likes
+from .errors import DataError
+from .metrics import auc, map_at_k, mse, ndcg_at_k, precision_at_k, recall_at_k
+from .preprocess import build_interactions, build_item_features, threshold_interactions
+from .split import train_test_split, train_validation_test_split
+
 __version__ = "0.1.0"
+__all__ = ["DataError", "auc", "build_interactions", "build_item_features", "load_dataset", "map_at_k", "mse",
+           "ndcg_at_k", "precision_at_k", "read_features", "read_likes", "recall_at_k", "threshold_interactions",
+           "train_test_split", "train_validation_test_split"]

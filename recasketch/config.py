@@ -16,6 +16,17 @@ LIKES_FILE = "model_likes_anon.psv"
 FEATURES_FILE = "model_feats.psv"
 TRUTH_FILE = "ground_truth.psv"
 
+#: The budgets a notebook runs at (see :mod:`recasketch.study.budgets`).
+BUDGETS = ("ci", "full")
+
+
+def check_budget(budget: str) -> str:
+    """Return ``budget`` if it is one of :data:`BUDGETS`, else raise ``ValueError``."""
+    if budget not in BUDGETS:
+        raise ValueError(f"Unknown budget {budget!r}; choose one of {list(BUDGETS)}.")
+    return budget
+
+
 #: Where each named dataset lives. Notebooks pick one with ``RECASKETCH_DATA``, which may
 #: also be the path of a folder of your own (see :func:`dataset_dir`).
 DATASETS = {
@@ -66,8 +77,7 @@ def results_dir(data, budget: str = "ci") -> Path | None:
     :func:`dataset_name`, so a folder of your own writes to ``data/results/<folder name>/``
     — so a long search is logged and can resume; a ``ci`` budget saves nothing.
     """
-    if budget not in ("ci", "full"):
-        raise ValueError(f"Unknown budget {budget!r}; choose 'ci' or 'full'.")
+    check_budget(budget)
     name = dataset_name(data)  # validates the name or path
     env = os.environ.get("RECASKETCH_RESULTS_DIR")
     if env:

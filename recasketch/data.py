@@ -2,7 +2,7 @@ r"""Reading likes and item features, and loading the datasets the notebooks use.
 
 A dataset is a folder holding a likes table (one row per like: a user, an item, optionally the
 item's name and a timestamp), optionally an item-features table (one row per feature of an
-item: the item, a type and a value) and, for data made by :mod:`recasketch.synthetic`, its
+item: the item, a type and a value) and, for data made by :mod:`recasketch.datasets.synthetic`, its
 ground truth (``ground_truth.psv``). Feature types are free text: the Sketchfab crawl has
 ``category`` and ``tag``; yours may have ``genre`` or ``decade``. The models see each feature
 as ``'{type}_{value}'``, as post 2 does (:func:`recasketch.preprocess.feature_keys`).
@@ -38,7 +38,7 @@ checked only by ``load_dataset("sketchfab")``.
 field spanning lines counts each line) and how to fix it. Finding the line re-reads the file
 with the :mod:`csv` module, which happens only once something is known to be wrong.
 
-This module imports nothing from :mod:`recasketch.synthetic`: the generator writes
+This module imports nothing from :mod:`recasketch.datasets.synthetic`: the generator writes
 ``ground_truth.psv`` and the loader reads it here with the other tables, so the imports run one
 way (``synthetic -> preprocess -> errors``; ``data -> config, errors``).
 """
@@ -116,7 +116,7 @@ _READ_OPTIONS = dict(
     encoding="utf-8",
 )
 _HOW_TO_GET_FILES = (
-    " Run `make data` (or `python -m recasketch.download`) to download the Sketchfab "
+    " Run `make data` (or `python -m recasketch.datasets.download`) to download the Sketchfab "
     "crawl, or `make sample` to write the synthetic sample."
 )
 _FAILED_DOWNLOAD = " It may be a failed download; delete it and download it again."
@@ -237,7 +237,7 @@ def read_features(path, *, drop_duplicates: bool = False) -> pd.DataFrame:
 
 
 def read_ground_truth(path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read a ``ground_truth.psv`` written by :func:`recasketch.synthetic.write_dataset`.
+    """Read a ``ground_truth.psv`` written by :func:`recasketch.datasets.synthetic.write_dataset`.
 
     Parameters
     ----------
@@ -548,7 +548,7 @@ class Dataset(NamedTuple):
         The generator's ground truth (:func:`read_ground_truth`) where the folder holds
         ``ground_truth.psv``; ``None`` otherwise.
     synthetic : bool
-        Whether the data was made by :mod:`recasketch.synthetic`: true exactly when the
+        Whether the data was made by :mod:`recasketch.datasets.synthetic`: true exactly when the
         ground truth is there.
     description : str
         One line saying what the data is and where it lives.

@@ -2,10 +2,10 @@
 
 :class:`DataError` is raised by the readers (:mod:`recasketch.data`) and by the steps that
 check a frame (:mod:`recasketch.preprocess`); :class:`DownloadError` by
-:mod:`recasketch.download`. Both are importable from :mod:`recasketch.data` as well.
+:mod:`recasketch.datasets.download`. Both are importable from :mod:`recasketch.data` as well.
 :class:`EngineUnavailableError` is raised where a distributed engine cannot be used: Spark
-without pyspark or Java (:mod:`recasketch.spark_als`), a Dask scheduler that cannot be
-reached (:mod:`recasketch.cluster`).
+without pyspark or Java (:mod:`recasketch.models.spark_als`), a Dask scheduler that cannot be
+reached (:mod:`recasketch.parallel.cluster`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every metric takes a fitted model and a sparse interactions matrix. :func:`as_factors`
 turns the model (an implicit ALS/BPR model, a ``lightfm.LightFM``, a baseline of
-:mod:`recasketch.baselines` or a plain ``(user_factors, item_factors)`` tuple) into two
+:mod:`recasketch.models.baselines` or a plain ``(user_factors, item_factors)`` tuple) into two
 factor arrays whose product is the model's score matrix, so each metric is written once:
 
 * top-k metrics (:func:`precision_at_k`, :func:`recall_at_k`, :func:`ndcg_at_k`,
@@ -57,7 +57,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from ._utils import check_random_state
+from .utils import check_random_state
 
 __all__ = [
     "FILTERED_TEST",
@@ -118,12 +118,12 @@ def as_factors(model, item_features=None, user_features=None):
     model : implicit model, lightfm.LightFM, baseline or tuple of two arrays
         A fitted implicit matrix-factorisation model (ALS, BPR: anything with
         ``user_factors`` and ``item_factors``, such as the models of
-        :mod:`recasketch.baselines`; GPU models are copied to the CPU with
+        :mod:`recasketch.models.baselines`; GPU models are copied to the CPU with
         ``to_cpu()``), a fitted ``lightfm.LightFM``, or a tuple
         ``(user_factors, item_factors)`` of arrays of shape (n_users, n_factors) and
         (n_items, n_factors). Either factor may be a scipy.sparse matrix (an item-kNN
         model: the train rows and the item-item similarity's columns, see
-        :class:`recasketch.baselines.ItemKNN`).
+        :class:`recasketch.models.baselines.ItemKNN`).
     item_features : csr_matrix of shape (n_items, n_item_features), default=None
         LightFM only: each row holds that item's weights over features. Pass the
         matrix the model was fitted with.
@@ -195,7 +195,7 @@ def as_factors(model, item_features=None, user_features=None):
         raise TypeError(
             f"A {type(model).__name__} (an implicit item-item model) scores a user from their "
             "rows of the train matrix, which it does not keep: wrap it with "
-            "recasketch.baselines.ItemKNN.from_implicit(model, train)."
+            "recasketch.models.baselines.ItemKNN.from_implicit(model, train)."
         )
     else:
         raise TypeError(

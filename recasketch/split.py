@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from ._utils import check_random_state
+from .utils import check_random_state
 
 __all__ = [
     "ColdStartSplit",
@@ -180,7 +180,7 @@ def cold_start_split(likes, item_fraction: float = 0.1, random_state=None) -> Co
     ``floor(item_fraction * n_items)`` items (a share of *all* items) are drawn without
     replacement from those with at least one like, and all their likes go to test.
     A model fitted on train has never seen them, so only one that scores items from
-    their content (tags, categories; see :class:`recasketch.baselines.TagsOnly`) can
+    their content (tags, categories; see :class:`recasketch.models.baselines.TagsOnly`) can
     rank them on purpose. Score it on the test users, usually ranking every item
     except each user's train likes (``exclude=train``). A user whose likes are all on
     held-out items has an empty train row.

@@ -43,3 +43,47 @@ def duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def plain(value):
+    """A JSON-able Python scalar for a numpy one; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def is_count(value) -> bool:
+    """Whether ``value`` is an integer >= 0 (a bool is not one)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+
+
+def check_count(value, name: str, low: int = 1) -> int:
+    """``value`` as an int, refused unless it is an integer >= ``low`` (a bool is not one).
+
+    Examples
+    --------
+    >>> check_count(3, "n_calls"), check_count(0, "n_initial_points", low=0)
+    (3, 0)
+    >>> check_count(1.5, "step")
+    Traceback (most recent call last):
+    ...
+    ValueError: step must be an integer >= 1, got 1.5.
+    """
+    if not is_count(value) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def json_default(value):
+    """JSON for numpy scalars and arrays, and for ranges and sets (``json.dumps(..., default=json_default)``).
+
+    Examples
+    --------
+    >>> import json
+    >>> json.dumps({"k": np.int64(5), "grid": range(2, 6, 2), "tags": {"b", "a"}}, default=json_default)
+    '{"k": 5, "grid": [2, 4], "tags": ["a", "b"]}'
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, range, set, frozenset)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(np.asarray(value).tolist())
+    raise TypeError(f"Cannot write {type(value).__name__} as JSON: give plain values (numbers, strings, lists, "
+                    "dicts), or a fingerprint of data (recasketch.parallel.cache.fingerprint).")

@@ -4,7 +4,7 @@ import scipy.sparse as sp
 from implicit.evaluation import precision_at_k as implicit_precision_at_k
 from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
 
-from recasketch.baselines import ItemKNN, Popularity, Random, TagsOnly
+from recasketch.models.baselines import ItemKNN, Popularity, Random, TagsOnly
 from recasketch.metrics import auc, map_at_k, mse, ndcg_at_k, precision_at_k, recall_at_k
 from recasketch.split import cold_start_split, train_test_split
 

@@ -11,9 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recasketch import tuning
-from recasketch.distributed_search import batched_search
-from recasketch.tuning import FitFailed, LightFMObjective, read_search_log, resumable_search
+from recasketch.tuning import search_log
+from recasketch.tuning.batched import batched_search
+from recasketch.tuning.objectives import LightFMObjective
+from recasketch.tuning.search import read_search_log, resumable_search
+from recasketch.tuning.search_log import WORST_VALUE, FitFailed
 from workers import kill_on_mark
 
 
@@ -108,7 +110,7 @@ def test_diverged_fits_are_logged_as_failed(split, client, tmp_path):
                             n_points=2, scheduler=client, random_state=1, progress=False)
     failed = result.calls[result.calls.no_components > 5]
     assert len(failed) >= 1 and result.n_failed == len(failed)
-    assert (failed.status == "failed").all() and (failed.objective == tuning.WORST_VALUE).all()
+    assert (failed.status == "failed").all() and (failed.objective == WORST_VALUE).all()
     assert failed.reason.str.contains("simulated").all() and failed["p@k"].isna().all()
     assert (result.calls[result.calls.no_components <= 5].status == "ok").all()
     check_log(log, result.calls)
@@ -134,18 +136,18 @@ def test_a_worker_killed_mid_search_loses_nothing(split, client, tmp_path):
 def test_a_search_interrupted_on_the_client_resumes_from_its_log(split, client, tmp_path, monkeypatch):
     log = tmp_path / "search.jsonl"
     obj = objective(split, tmp_path)
-    append = tuning._append_log
+    append = search_log.append_record
 
     def interrupt_after_three_calls(path, record):
         append(path, record)
         if record.get("call") == 2:
             raise KeyboardInterrupt("Ctrl-C on the client")
 
-    monkeypatch.setattr(tuning, "_append_log", interrupt_after_three_calls)
+    monkeypatch.setattr(search_log, "append_record", interrupt_after_three_calls)
     with pytest.raises(KeyboardInterrupt):
         batched_search(obj, SPACE, 8, log_path=log, n_initial_points=4, n_points=2, scheduler=client,
                        random_state=2, progress=False)
-    monkeypatch.setattr(tuning, "_append_log", append)
+    monkeypatch.setattr(search_log, "append_record", append)
     logged = read_search_log(log, SPACE)
     assert len(logged) == 3
     time.sleep(0.5)  # a cancelled call that had started may still finish on its worker
@@ -191,7 +193,7 @@ def test_a_gaussian_process_surrogate_with_lbfgs_proposes_inside_the_space(split
     assert not other.exists()
 
 def test_compare_searches_runs_three_searches_per_seed(split, client, tmp_path):
-    from recasketch.distributed_search import compare_searches
+    from recasketch.tuning.batched import compare_searches
 
     table = compare_searches(objective(split, tmp_path), SPACE, 4, seeds=[0, 1], n_initial_points=2, n_points=2,
                              scheduler=client)

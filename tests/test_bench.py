@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 
-from recasketch import bench, metrics
+from recasketch.tools import bench
+from recasketch import metrics
 from recasketch.data import read_likes
 from recasketch.preprocess import build_interactions, threshold_interactions
 from recasketch.split import train_test_split

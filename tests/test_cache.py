@@ -1,4 +1,4 @@
-"""recasketch.cache: a long step's result is kept with its key and reused only for that key."""
+"""recasketch.parallel.cache: a long step's result is kept with its key and reused only for that key."""
 
 import pickle
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recasketch.cache import Stored, cached, fingerprint, read
+from recasketch.parallel.cache import Stored, cached, fingerprint, read
 
 
 class Counter:
@@ -97,7 +97,7 @@ def scaled_sum(matrix, factor, offset=0.0, rows=None):
 
 
 def test_cached_map_runs_what_is_missing_on_the_cluster_and_keeps_each_result(tmp_path, client):
-    from recasketch.cache import cached_map, path_for
+    from recasketch.parallel.cache import cached_map, path_for
 
     matrix = sp.csr_matrix(np.arange(12, dtype=np.float32).reshape(3, 4))
     data = fingerprint(matrix)

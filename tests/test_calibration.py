@@ -4,17 +4,10 @@ from dataclasses import asdict, replace
 
 import pytest
 
-from recasketch import calibration, synthetic
-from recasketch.calibration import (
-    FREE_PARAMETERS,
-    TARGETS,
-    distance_sentence,
-    match_statistics,
-    measure,
-    orderings,
-    read_report,
-    report_table,
-)
+from recasketch.study import calibration
+from recasketch.datasets import synthetic
+from recasketch.study.calibration import (FREE_PARAMETERS, TARGETS, distance_sentence, match_statistics,
+                                          measure, orderings, read_report, report_table)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +98,7 @@ def test_calibration_module_has_a_command():
 def test_stand_in_note_speaks_only_of_synthetic_data():
     from types import SimpleNamespace
 
-    from recasketch.calibration import stand_in_note
+    from recasketch.study.calibration import stand_in_note
 
     fake = {"table": [{"target": "als_best", "figure": "ALS", "post": 0.0476, "ours": 0.06,
                        "spread": 0.002, "seeds": 3, "rel_diff": 0.06 / 0.0476 - 1}]}

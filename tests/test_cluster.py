@@ -14,9 +14,12 @@ import pandas as pd
 import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 
-from recasketch import cluster, tuning
+from sklearn.model_selection import ParameterGrid
+
 from recasketch.errors import EngineUnavailableError
-from recasketch.tuning import grid_search_learning_curve
+from recasketch.parallel import cluster
+from recasketch.tuning import grid
+from recasketch.tuning.grid import _params_key, grid_search_learning_curve, read_grid_log
 from workers import kill_on_mark
 
 distributed = pytest.importorskip("distributed")
@@ -54,7 +57,7 @@ def built(marker_dir) -> dict:
 
 
 def log_keys(log: Path) -> list:
-    return [tuning._params_key(json.loads(line)["params"]) for line in log.read_text().splitlines()]
+    return [_params_key(json.loads(line)["params"]) for line in log.read_text().splitlines()]
 
 
 def test_resolve_scheduler_reads_the_environment(monkeypatch):
@@ -170,8 +173,8 @@ def test_grid_on_a_two_worker_cluster_equals_the_serial_grid(split, client, tmp_
     on_dask = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
                                          scheduler=client, log_path=log, progress=False)
     pd.testing.assert_frame_equal(quality(serial), quality(on_dask))
-    assert sorted(log_keys(log)) == sorted(tuning._params_key(dict(BASE, **p)) for p in tuning.ParameterGrid(GRID))
-    logged = tuning.read_grid_log(log, list(GRID))  # in the order the combinations finished
+    assert sorted(log_keys(log)) == sorted(_params_key(dict(BASE, **p)) for p in ParameterGrid(GRID))
+    logged = read_grid_log(log, list(GRID))  # in the order the combinations finished
     order = [*GRID, "epoch", "metric", "split"]
     pd.testing.assert_frame_equal(quality(logged).sort_values(order, ignore_index=True),
                                   quality(on_dask).sort_values(order, ignore_index=True))
@@ -201,18 +204,18 @@ def test_a_grid_interrupted_on_the_client_resumes_from_its_log(split, client, tm
     train, test, users = split
     estimator = functools.partial(marked_als, str(tmp_path))
     log = tmp_path / "grid.jsonl"
-    append = tuning._append_log
+    append = grid.append_record
 
     def interrupt_after_two(path, record):
         append(path, record)
         if len(Path(path).read_text().splitlines()) == 2:
             raise KeyboardInterrupt("Ctrl-C on the client")
 
-    monkeypatch.setattr(tuning, "_append_log", interrupt_after_two)
+    monkeypatch.setattr(grid, "append_record", interrupt_after_two)
     with pytest.raises(KeyboardInterrupt):
         grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=2,
                                    estimator=estimator, scheduler=client, log_path=log, progress=False)
-    monkeypatch.setattr(tuning, "_append_log", append)
+    monkeypatch.setattr(grid, "append_record", append)
     first = log_keys(log)
     assert len(first) == 2
     time.sleep(0.5)  # cancelled tasks that had started may still finish on their worker
@@ -233,7 +236,7 @@ def test_a_grid_interrupted_on_the_client_resumes_from_its_log(split, client, tm
 
 
 def test_compare_grid_schedulers_times_each_and_checks_the_scores(split, client):
-    from recasketch.scaling import compare_grid_schedulers
+    from recasketch.study.scaling import compare_grid_schedulers
 
     train, test, users = split
     table, results = compare_grid_schedulers(train, test, users, GRID, [2, 4],

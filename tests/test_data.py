@@ -11,13 +11,7 @@ import pytest
 from implicit.cpu.als import AlternatingLeastSquares
 
 from recasketch import config, metrics
-from recasketch.data import (
-    DataError,
-    load_dataset,
-    read_features,
-    read_ground_truth,
-    read_likes,
-)
+from recasketch.data import DataError, load_dataset, read_features, read_ground_truth, read_likes
 from recasketch.preprocess import build_interactions, build_item_features, threshold_interactions
 from recasketch.split import train_test_split
 
@@ -225,7 +219,7 @@ def test_multi_line_names_read_and_keep_line_numbers(write):
 
 def test_missing_file(tmp_path):
     path = tmp_path / LIKES
-    how = "Run `make data` (or `python -m recasketch.download`) to download"
+    how = "Run `make data` (or `python -m recasketch.datasets.download`) to download"
     with pytest.raises(DataError, match=re.escape(f"{path}: no such file. Check the path. {how}")):
         read_likes(path)
     path = tmp_path / "likes.csv"  # not the crawl: no advice about downloading it

@@ -1,4 +1,4 @@
-"""Tests for recasketch.download.
+"""Tests for recasketch.datasets.download.
 
 The downloader runs against a real HTTP server on 127.0.0.1 whose answers each test scripts.
 """
@@ -18,19 +18,12 @@ from pathlib import Path
 import pytest
 import requests
 
-import recasketch.download as download_module
+import recasketch.datasets.download as download_module
 from loopback import hang, loopback_server
 from recasketch import config
 from recasketch.data import DataError
-from recasketch.download import (
-    SKETCHFAB_BLOB_IDS,
-    SKETCHFAB_COMMIT,
-    SKETCHFAB_DATA_URL,
-    DownloadError,
-    download_sketchfab_data,
-    git_blob_id,
-    main,
-)
+from recasketch.datasets.download import (DownloadError, SKETCHFAB_BLOB_IDS, SKETCHFAB_COMMIT,
+                                          SKETCHFAB_DATA_URL, download_sketchfab_data, git_blob_id, main)
 
 LIKES = config.LIKES_FILE
 FEATURES = config.FEATURES_FILE
@@ -486,7 +479,7 @@ def test_cli_failure_exits_non_zero_without_traceback(tmp_path, server):
     root = Path(__file__).resolve().parents[1]
     env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
     result = subprocess.run(
-        [sys.executable, "-m", "recasketch.download", "--dest", str(tmp_path),
+        [sys.executable, "-m", "recasketch.datasets.download", "--dest", str(tmp_path),
          "--base-url", server.url, "--no-progress", "--retries", "0"],
         capture_output=True, text=True, env=env, cwd=root, timeout=60, check=False,
     )

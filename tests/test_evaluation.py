@@ -7,10 +7,11 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from lightfm import LightFM
 
-from recasketch import metrics, study
-from recasketch.baselines import Popularity, TagsOnly
+from recasketch import metrics
+from recasketch.study import evaluation as study
+from recasketch.models.baselines import Popularity, TagsOnly
 from recasketch.split import train_validation_test_split
-from recasketch.study import Fitted, fit_timed
+from recasketch.study.evaluation import Fitted, fit_timed
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,7 @@ def test_tag_truth_counts_topic_tags():
 def test_optimism_sentence_follows_the_interval():
     from types import SimpleNamespace
 
-    from recasketch.study import optimism_sentence
+    from recasketch.study.evaluation import optimism_sentence
 
     clear = optimism_sentence("WARP search", 0.06, 0.05, {"mean": 0.01, "low": 0.002, "high": 0.02})
     assert clear.endswith("clearly optimistic.") and "+0.0100 p@5 points" in clear

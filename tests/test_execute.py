@@ -1,7 +1,7 @@
 import nbformat
 import pytest
 
-from recasketch.execute import _coalesce_streams, _failure, _settle_progress, execute_notebook
+from recasketch.tools.execute import _coalesce_streams, _failure, _settle_progress, execute_notebook
 
 
 def test_progress_bars_settle_to_their_last_state():
@@ -45,7 +45,7 @@ def test_a_failure_is_reported_in_one_line_without_colour_codes():
 
 
 def test_main_reports_a_failing_notebook_and_keeps_what_ran(tmp_path, capsys):
-    from recasketch.execute import main
+    from recasketch.tools.execute import main
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran')"),
                                          nbformat.v4.new_code_cell("1 / 0")])
@@ -56,7 +56,7 @@ def test_main_reports_a_failing_notebook_and_keeps_what_ran(tmp_path, capsys):
     assert "ZeroDivisionError: division by zero" in err and "\x1b[" not in err
     kept = nbformat.read(tmp_path / "out" / "bad.ipynb", 4)
     assert kept.cells[0].outputs[0]["text"] == "ran\n"
-    from recasketch.execute import sittings
+    from recasketch.study.report import sittings
 
     assert sittings(tmp_path / "out", "bad.ipynb")["status"].tolist() == ["failed"]
 
@@ -69,7 +69,8 @@ def test_each_sitting_is_recorded_and_a_stopped_run_says_it_was_interrupted(tmp_
     import sys
     import time
 
-    from recasketch.execute import main, sittings
+    from recasketch.study.report import sittings
+    from recasketch.tools.execute import main
 
     flag = tmp_path / "running"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
@@ -82,7 +83,7 @@ def test_each_sitting_is_recorded_and_a_stopped_run_says_it_was_interrupted(tmp_
     src = tmp_path / "long.ipynb"
     nbformat.write(nb, src)
     out = tmp_path / "out"
-    first = subprocess.Popen([sys.executable, "-m", "recasketch.execute", str(src), "--out", str(out)],
+    first = subprocess.Popen([sys.executable, "-m", "recasketch.tools.execute", str(src), "--out", str(out)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     while not flag.exists() and time.monotonic() < deadline:
@@ -107,7 +108,7 @@ def test_each_sitting_is_recorded_and_a_stopped_run_says_it_was_interrupted(tmp_
 def test_sittings_add_up_and_unrecorded_ones_are_named():
     import pandas as pd
 
-    from recasketch.execute import describe_sittings
+    from recasketch.study.report import describe_sittings
 
     t = pd.DataFrame({"started": ["a", "b", "c", "d"], "seconds": [3600.0, float("nan"), 5400.0, float("nan")],
                       "status": ["interrupted", "no end recorded", "interrupted", "no end recorded"]})
@@ -124,7 +125,8 @@ def test_sittings_add_up_and_unrecorded_ones_are_named():
 def test_a_sitting_killed_outright_is_timed_by_its_heartbeats(tmp_path):
     import time
 
-    from recasketch.execute import _Sitting, sittings
+    from recasketch.study.report import sittings
+    from recasketch.tools.execute import _Sitting
 
     sitting = _Sitting(tmp_path, "long.ipynb", heartbeat_s=0.05)
     time.sleep(0.5)

@@ -12,22 +12,11 @@ from lightfm import LightFM
 from lightfm import evaluation as lightfm_evaluation
 from sklearn.metrics import mean_squared_error
 
-from recasketch import _reference as ref
+from recasketch.tools import reference as ref
 from recasketch import metrics
-from recasketch.metrics import (
-    BootstrapCI,
-    NonFiniteModelError,
-    as_factors,
-    auc,
-    bootstrap_ci,
-    checkpoint_scores,
-    map_at_k,
-    mse,
-    ndcg_at_k,
-    paired_bootstrap_diff,
-    precision_at_k,
-    recall_at_k,
-)
+from recasketch.metrics import (BootstrapCI, NonFiniteModelError, as_factors, auc, bootstrap_ci,
+                                checkpoint_scores, map_at_k, mse, ndcg_at_k, paired_bootstrap_diff,
+                                precision_at_k, recall_at_k)
 from recasketch.split import train_test_split
 
 # ----------------------------------------------------------------------------- brute force

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from recasketch.config import PROJ_ROOT
-from recasketch.execute import execute_notebook
+from recasketch.tools.execute import execute_notebook
 
 NOTEBOOKS = sorted((PROJ_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 OWN = PROJ_ROOT / "tests" / "data" / "own_likes"

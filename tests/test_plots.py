@@ -6,7 +6,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from recasketch.plots import plot_grid_heatmaps, plot_grid_traces, plot_learning_curve, plot_scores  # noqa: E402
+from recasketch.display.plots import (plot_grid_heatmaps, plot_grid_traces, plot_learning_curve, plot_scores)  # noqa: E402
 
 
 def fake_results():
@@ -78,7 +78,7 @@ def test_score_bars_are_labelled():
 
 
 def test_save_figure(tmp_path):
-    from recasketch.plots import save_figure
+    from recasketch.display.plots import save_figure
 
     fig, _ = plt.subplots()
     assert save_figure(fig, "x", None) is None
@@ -99,7 +99,7 @@ def test_learning_curve_plot_draws_a_published_curve_as_a_dashed_line():
 
 
 def test_model_comparison_shows_scores_and_one_time_bar_per_model():
-    from recasketch.plots import plot_model_comparison
+    from recasketch.display.plots import plot_model_comparison
 
     table = pd.DataFrame({"model": ["pop", "pop", "warp", "warp"], "protocol": ["a", "b", "a", "b"],
                           "value": [0.1, 0.2, 0.3, 0.4], "fit seconds": [0.01, 0.01, 2.0, 2.0]})
@@ -113,7 +113,7 @@ def test_model_comparison_shows_scores_and_one_time_bar_per_model():
 
 
 def test_intervals_draw_one_point_and_bar_per_model_and_protocol():
-    from recasketch.plots import plot_intervals
+    from recasketch.display.plots import plot_intervals
 
     table = pd.DataFrame({"model": ["a", "a", "b", "b"] * 2, "protocol": ["x", "y"] * 4,
                           "metric": ["p@5"] * 4 + ["AUC"] * 4, "mean": np.linspace(0.1, 0.8, 8)})
@@ -131,7 +131,7 @@ def test_intervals_draw_one_point_and_bar_per_model_and_protocol():
 
 
 def test_best_so_far_draws_a_step_line_per_strategy():
-    from recasketch.plots import plot_best_so_far
+    from recasketch.display.plots import plot_best_so_far
 
     curves = pd.DataFrame({"strategy": ["r", "r", "f", "f", "f"], "elapsed": [1, 5, 2, 3, 5],
                            "best_so_far": [0.1, 0.1, 0.05, 0.2, 0.2]})

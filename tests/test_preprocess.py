@@ -5,14 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction import DictVectorizer
 
-from recasketch.bench import straightforward_threshold
+from recasketch.tools.bench import straightforward_threshold
 from recasketch.data import DataError
-from recasketch.preprocess import (
-    build_interactions,
-    build_item_features,
-    interaction_stats,
-    threshold_interactions,
-)
+from recasketch.preprocess import (build_interactions, build_item_features, interaction_stats,
+                                   threshold_interactions)
 
 
 likes_frames = st.lists(

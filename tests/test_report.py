@@ -1,6 +1,6 @@
 import pytest
 
-from recasketch.report import change, ranked
+from recasketch.study.report import change, ranked
 
 
 def test_ranked_orders_by_value_and_marks_shown_ties():

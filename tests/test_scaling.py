@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recasketch import scaling
-from recasketch.synthetic import PRESETS
+from recasketch.study import budgets, scaling
+from recasketch.datasets.synthetic import PRESETS
 
 
 def test_scaled_preset_multiplies_users_and_models_only():
@@ -70,6 +70,6 @@ def test_fit_growth_needs_two_sizes():
 
 
 def test_plans():
-    assert scaling.plan("ci").growth_base == "sample" and scaling.plan("full").growth_base == "full"
+    assert budgets.scale_out("ci").growth_base == "sample" and budgets.scale_out("full").growth_base == "full"
     with pytest.raises(ValueError, match="Unknown budget"):
-        scaling.plan("huge")
+        budgets.scale_out("huge")

@@ -7,14 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 from recasketch.split import train_test_split
-from recasketch.tuning import (
-    FitFailed,
-    LightFMObjective,
-    WORST_VALUE,
-    post_lightfm_params,
-    read_search_log,
-    resumable_search,
-)
+from recasketch.tuning.search_log import FitFailed, WORST_VALUE
+from recasketch.tuning.objectives import LightFMObjective, post_lightfm_params
+from recasketch.tuning.search import read_search_log, resumable_search
 
 SPACE = {"x": (0.0, 1.0), "n": (1, 10)}
 
@@ -242,6 +237,32 @@ def test_lightfm_objective_turns_an_overflowing_model_into_fit_failed(split):
         objective({"epochs": 2, "learning_rate": 0.05, "no_components": 8, "alpha": 1e-6})
 
 
+def test_validation_objective_refuses_an_overflowing_model_as_lightfm_objective_does(split, monkeypatch):
+    """Notebook 04's objective refuses the points notebook 02's refuses: a fitted model whose
+    scores can exceed float32's range is a failed call for both, for the same reason."""
+    from lightfm import LightFM
+
+    from recasketch.tuning.objectives import ValidationObjective
+
+    fit = LightFM.fit
+
+    def fit_then_blow_up(self, *args, **kwargs):
+        fit(self, *args, **kwargs)
+        self.user_embeddings[:] = 1e20  # finite float32 values whose products are not
+        self.item_embeddings[:] = 1e20
+        return self
+
+    monkeypatch.setattr(LightFM, "fit", fit_then_blow_up)
+    train, test, users = split
+    point = {"epochs": 2, "no_components": 8, "alpha": 1e-4}
+    reasons = []
+    for objective in (LightFMObjective(train, test, users, k=3), ValidationObjective(train, test, test, users, k=3)):
+        with pytest.raises(FitFailed, match="the fit diverged: its scores can reach .* beyond float32's range") as refused:
+            objective(point)
+        reasons.append(str(refused.value))
+    assert reasons[0] == reasons[1]
+
+
 def test_lightfm_objective_turns_lightfms_divergence_error_into_fit_failed(split, monkeypatch):
     from lightfm import LightFM
 
@@ -281,7 +302,7 @@ def test_lightfm_objective_passes_on_other_errors(split, monkeypatch):
 
 
 def test_clip_to_space_keeps_values_inside_and_moves_the_rest_to_the_bounds():
-    from recasketch.tuning import clip_to_space
+    from recasketch.tuning.search import clip_to_space
 
     space = {"epochs": (1, 260), "lr": (1e-3, 1.0, "log-uniform"), "kind": ["a", "b"]}
     assert clip_to_space({"epochs": 7, "lr": 0.5, "kind": "b"}, space) == {"epochs": 7, "lr": 0.5, "kind": "b"}
@@ -291,8 +312,8 @@ def test_clip_to_space_keeps_values_inside_and_moves_the_rest_to_the_bounds():
 
 
 def test_side_information_start_carries_the_best_point_into_the_feature_space():
-    from recasketch import published
-    from recasketch.tuning import side_information_start
+    from recasketch.study import published
+    from recasketch.tuning.objectives import side_information_start
 
     space = published.WARP_SIDE_INFO_SEARCH["space"]
     best = {"epochs": 30, "learning_rate": 5e-4, "no_components": 50, "alpha": 1e-7, "p@k": 0.1}
@@ -308,8 +329,8 @@ def test_side_information_start_carries_the_best_point_into_the_feature_space():
 
 
 def test_side_information_start_is_used_as_the_warm_start(tmp_path, split):
-    from recasketch import published
-    from recasketch.tuning import side_information_start
+    from recasketch.study import published
+    from recasketch.tuning.objectives import side_information_start
 
     train, test, users = split
     space = dict(published.WARP_SIDE_INFO_SEARCH["space"], epochs=(1, 5))
@@ -329,7 +350,7 @@ def test_side_information_start_is_used_as_the_warm_start(tmp_path, split):
 def test_projected_search_seconds_scales_per_epoch_cost():
     import pandas as pd
 
-    from recasketch.tuning import projected_search_seconds
+    from recasketch.tuning.search import projected_search_seconds
 
     calls = pd.DataFrame({"epochs": [10, 20, 5], "seconds": [2.0, 4.0, 100.0],
                           "status": ["ok", "ok", "failed"]})
@@ -344,8 +365,9 @@ def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split
     from lightfm import LightFM
 
     from recasketch import metrics
-    from recasketch.baselines import Popularity
-    from recasketch.tuning import PROTOCOLS, Candidate, compare_models
+    from recasketch.models.baselines import Popularity
+    from recasketch.study.evaluation import PROTOCOLS
+    from recasketch.study.posts import Candidate, compare_models
 
     train, test, users = split
     warp = LightFM(loss="warp", no_components=8, random_state=0)
@@ -355,7 +377,7 @@ def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split
         "WARP": Candidate(warp, epochs=5),
     }, train, test, users, k=3)
     assert table["model"].tolist() == ["popularity"] * 2 + ["ALS"] * 2 + ["WARP"] * 2
-    assert table["protocol"].tolist() == list(PROTOCOLS.values()) * 3
+    assert table["protocol"].tolist() == list(PROTOCOLS) * 3
     assert (table["fit seconds"] > 0).all()
     assert warp.item_embeddings is not None  # trained in place
     post, filtered = table.loc[table.model == "WARP", "value"]
@@ -366,8 +388,8 @@ def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split
 
 
 def test_warp_searches_run_both_searches_as_notebook_02_and_read_them_back(tmp_path, split, monkeypatch):
-    from recasketch import budgets
-    from recasketch.tuning import warp_searches
+    from recasketch.study import budgets
+    from recasketch.study.posts import warp_searches
 
     train, test, users = split
     small = {False: budgets.SearchBudget({"epochs": (1, 3), "learning_rate": (0.01, 0.1, "log-uniform"),

@@ -2,14 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recasketch.similarity import (
-    item_vectors,
-    items_near_feature,
-    similar_items,
-    suggest_features,
-    suggestion_agreement,
-    topic_agreement,
-)
+from recasketch.models.similarity import (item_vectors, items_near_feature, similar_items, suggest_features,
+                                          suggestion_agreement, topic_agreement)
 
 
 def brute_cosine(vectors):

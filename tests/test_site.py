@@ -13,7 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from recasketch import config
-from recasketch.site import build_site, data_description
+from recasketch.tools.site import build_site, data_description
 
 NOTEBOOKS = sorted((config.PROJ_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NAME = "<script>window.__pwned=1</script>"

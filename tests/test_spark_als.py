@@ -16,7 +16,7 @@ from recasketch import metrics
 from recasketch.errors import EngineUnavailableError
 from recasketch.split import train_test_split
 
-spark_als = pytest.importorskip("recasketch.spark_als")
+spark_als = pytest.importorskip("recasketch.models.spark_als")
 
 
 def java_missing() -> str | None:
@@ -142,7 +142,7 @@ def test_no_java_is_a_clear_error_not_a_java_stack_trace(tmp_path):
     env["PATH"] = os.path.dirname(sys.executable)  # python, but no java
     done = run_python("""
         import numpy as np, scipy.sparse as sp
-        from recasketch.spark_als import SparkALS
+        from recasketch.models.spark_als import SparkALS
         SparkALS(factors=2).fit(sp.csr_matrix(np.eye(3)))
     """, env)
     assert done.returncode == 1
@@ -155,7 +155,7 @@ def test_no_pyspark_says_to_install_the_extra():
     done = run_python("""
         import sys
         sys.modules["pyspark"] = None  # as if it were not installed
-        from recasketch.spark_als import spark_session
+        from recasketch.models.spark_als import spark_session
         spark_session()
     """, dict(os.environ))
     last = done.stderr.strip().splitlines()[-1]
@@ -164,7 +164,7 @@ def test_no_pyspark_says_to_install_the_extra():
 
 
 def test_spark_fit_cost(spark, split):
-    from recasketch.scaling import spark_fit_cost
+    from recasketch.study.scaling import spark_fit_cost
 
     train, _, _ = split
     cost = spark_fit_cost(train, iterations=(1, 3), factors=4, spark=spark, alpha=10)

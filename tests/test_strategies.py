@@ -1,4 +1,4 @@
-"""The three tuning strategies of recasketch.search_strategies, on a tiny likes matrix."""
+"""The three tuning strategies of recasketch.tuning.strategies, on a tiny likes matrix."""
 
 import numpy as np
 import pandas as pd
@@ -6,16 +6,10 @@ import pytest
 import scipy.sparse as sp
 from lightfm import LightFM
 
-from recasketch import metrics, tuning
-from recasketch.search_strategies import (
-    CALL_COLUMNS,
-    STRATEGIES,
-    best_so_far_curve,
-    compare_strategies,
-    forest_search,
-    learning_curve_search,
-    random_search,
-)
+from recasketch import metrics
+from recasketch.tuning.search_log import WORST_VALUE
+from recasketch.tuning.strategies import (CALL_COLUMNS, STRATEGIES, best_so_far_curve, compare_strategies,
+                                          forest_search, learning_curve_search, random_search)
 from recasketch.split import train_test_split
 
 SPACE = {
@@ -162,7 +156,7 @@ def test_diverged_calls_are_failed_with_the_worst_value_and_the_search_goes_on(s
     ok = calls[calls["status"] == "ok"]
     assert len(failed) and len(ok) and calls.groupby("strategy").size().eq(5).all()
     assert (failed["learning_rate"] > 0.05).all() and (ok["learning_rate"] <= 0.05).all()
-    assert (failed["value"] == -tuning.WORST_VALUE).all() and failed["epochs_used"].isna().all()
+    assert (failed["value"] == -WORST_VALUE).all() and failed["epochs_used"].isna().all()
     assert failed["reason"].str.contains("Not all estimated parameters are finite").all()
     lc = failed[failed["strategy"] == "learning curve"]
     assert (lc["epochs_trained"] == 2).all()  # it diverged at the first checkpoint
@@ -261,7 +255,7 @@ def test_best_so_far_curve_steps_to_the_end_of_each_strategy(calls):
 
 
 def test_a_comparison_with_a_cache_dir_reruns_only_what_is_missing_or_changed(split, calls, tmp_path, monkeypatch):
-    from recasketch import search_strategies
+    from recasketch.tuning import strategies as search_strategies
 
     first = compare(split, cache_dir=tmp_path)
     kept = sorted(p.name for p in tmp_path.iterdir())
@@ -331,7 +325,7 @@ def test_without_epochs_in_space_the_learning_curve_takes_max_epochs(split):
 def test_time_to_best_is_when_the_final_best_was_found():
     import pandas as pd
 
-    from recasketch.search_strategies import time_to_best
+    from recasketch.tuning.strategies import time_to_best
 
     calls = pd.DataFrame({
         "strategy": ["forest"] * 4 + ["random"] * 3 + ["learning curve"],
@@ -348,7 +342,7 @@ def test_time_to_best_is_when_the_final_best_was_found():
 
 
 def test_recommend_picks_the_soonest_strategy_without_a_clear_difference_from_the_top():
-    from recasketch.search_strategies import recommend
+    from recasketch.tuning.strategies import recommend
 
     table = pd.DataFrame({"seconds": [1500.0, 400.0, 90.0], "call": [20, 6, 2],
                           "test p@5 mean": [0.050, 0.049, 0.030], "test p@5 low": [0.046, 0.045, 0.026],

@@ -7,25 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recasketch import config, synthetic
+from recasketch import config
+from recasketch.datasets import synthetic
 from recasketch.data import read_ground_truth
 from recasketch.preprocess import feature_keys
-from recasketch.synthetic import (
-    CATEGORIES,
-    PRESETS,
-    REFERENCE_STATS,
-    SyntheticData,
-    dataset_stats,
-    make_sketchfab_like,
-    write_dataset,
-)
+from recasketch.datasets.synthetic import (CATEGORIES, PRESETS, REFERENCE_STATS, SyntheticData, dataset_stats,
+                                           make_sketchfab_like, write_dataset)
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 COMMITTED = config.PROJ_ROOT / "data" / "sample"
 
 # The seeded sample's statistics; they change only when the generator or the
 # "sample" preset does, and then data/sample must be regenerated
-# (python -m recasketch.synthetic --preset sample --out data/sample).
+# (python -m recasketch.datasets.synthetic --preset sample --out data/sample).
 SAMPLE_STATS = {
     "raw_users": 2_800,
     "raw_models": 1_297,
@@ -309,7 +303,7 @@ def test_full_preset_is_about_as_hard_as_the_real_crawl(full):
 def test_on_the_sample_als_beats_popularity_clearly(sample):
     from implicit.cpu.als import AlternatingLeastSquares
 
-    from recasketch.baselines import Popularity
+    from recasketch.models.baselines import Popularity
     from recasketch.metrics import precision_at_k
 
     train, test, users = _als_split(sample)

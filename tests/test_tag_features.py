@@ -6,16 +6,9 @@ from lightfm import LightFM
 from lightfm.data import Dataset
 
 from recasketch.preprocess import ItemFeatures, build_item_features
-from recasketch.tag_features import (
-    SEPARATE_TAG_REGULARISATION_NOTE,
-    drop_rare_features,
-    identity_for_popular,
-    n_identity_columns,
-    permuted_tags,
-    scale_features,
-    tags_only,
-    weight_tags,
-)
+from recasketch.study.tag_features import (SEPARATE_TAG_REGULARISATION_NOTE, drop_rare_features,
+                                           identity_for_popular, n_identity_columns, permuted_tags,
+                                           scale_features, tags_only, weight_tags)
 
 ITEMS = ["a", "b", "c", "d"]
 # a: 3 features, b: 1, c: none, d: 2. Sorted columns: category_cars, tag_fast, tag_red;

@@ -1,4 +1,4 @@
-"""Tests for recasketch.thumbnails.
+"""Tests for recasketch.display.thumbnails.
 
 The client runs against a real HTTP server on 127.0.0.1 serving API-shaped JSON, whose
 answers each test scripts per model.
@@ -14,18 +14,8 @@ import pytest
 
 from loopback import hang, loopback_server
 from recasketch.errors import DataError
-from recasketch.thumbnails import (
-    API_URL,
-    PALETTE,
-    Thumbnail,
-    ThumbnailClient,
-    TileGrid,
-    is_model_id,
-    model_url,
-    placeholder_svg,
-    tile_grid,
-    topic_colours,
-)
+from recasketch.display.thumbnails import (API_URL, PALETTE, Thumbnail, ThumbnailClient, TileGrid,
+                                           is_model_id, model_url, placeholder_svg, tile_grid, topic_colours)
 
 A, B, C = (f"{i:032x}" for i in (10, 11, 12))
 OLD = "b7LzIm8JrnPw4GBDOMBNGYc39qM"  # an older, shorter id
@@ -287,7 +277,7 @@ def test_the_cache_is_json_written_atomically(tmp_path, server, session, monkeyp
         {"url": "https://media.example/200.jpeg", "width": 200, "height": 200},
         {"url": "https://media.example/1024.jpeg", "width": 1024, "height": 1024}]}}}
     # a crash while writing leaves the old file whole and no temporary file behind
-    import recasketch.thumbnails as thumbnails
+    import recasketch.display.thumbnails as thumbnails
 
     def broken(*args):
         raise OSError("disk full")
@@ -462,7 +452,7 @@ def test_grid_arguments_are_checked():
 def test_thumbnails_for_looks_up_only_the_real_crawl(tmp_path, server, session):
     from types import SimpleNamespace
 
-    from recasketch.thumbnails import thumbnails_for
+    from recasketch.display.thumbnails import thumbnails_for
 
     server.on(A, ok(model(image(200))))
     options = {"base_url": server.url, "session": session, "min_interval": 0, "retries": 0}
@@ -478,7 +468,7 @@ def test_thumbnails_for_looks_up_only_the_real_crawl(tmp_path, server, session):
 
 
 def test_default_colours_come_from_the_models_shown_only():
-    from recasketch.thumbnails import PALETTE
+    from recasketch.display.thumbnails import PALETTE
 
     topics = {f"{i:032x}": f"topic {i:02d}" for i in range(30)}  # more topics than colours
     shown = [[f"{3:032x}", f"{7:032x}"]]

@@ -9,14 +9,8 @@ from lightfm import LightFM
 
 from recasketch import metrics
 from recasketch.split import train_test_split
-from recasketch.tuning import (
-    best_params,
-    format_log_row,
-    grid_search_learning_curve,
-    learning_curve,
-    read_grid_log,
-    train_more,
-)
+from recasketch.tuning.grid import best_params, grid_search_learning_curve, read_grid_log
+from recasketch.tuning.curves import format_log_row, learning_curve, train_more
 
 
 def als(**kw):
@@ -170,7 +164,7 @@ def test_best_params_guard():
 
 
 def test_parameter_summary_on_a_hand_made_grid():
-    from recasketch.tuning import parameter_summary
+    from recasketch.tuning.grid import parameter_summary
 
     rows = [(f, a, e, "p@k", "test", v) for f, a, e, v in
             [(10, 1, 1, 0.10), (10, 1, 2, 0.05), (10, 50, 1, 0.30), (40, 1, 1, 0.12), (40, 50, 1, 0.20)]]
@@ -244,7 +238,7 @@ NO_REGULARISATION = {"factors": [4, 8], "regularization": [0.0, 0.1]}
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_a_non_finite_combination_fails_alone_is_logged_and_not_rerun(split, tmp_path, n_jobs):
-    from recasketch.tuning import FAILED, parameter_summary
+    from recasketch.tuning.grid import FAILED, parameter_summary
 
     train, test, users = split
     log = tmp_path / "grid.jsonl"

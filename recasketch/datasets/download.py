@@ -11,7 +11,7 @@ unverified file.
 
 From the shell::
 
-    python -m recasketch.download [--dest DIR] [--base-url URL] [--no-progress]
+    python -m recasketch.datasets.download [--dest DIR] [--base-url URL] [--no-progress]
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util import Retry
 
-from . import __version__, config
-from .data import read_features, read_likes
-from .errors import DataError, DownloadError
+from .. import __version__, config
+from ..data import read_features, read_likes
+from ..errors import DataError, DownloadError
 
 __all__ = [
     "SKETCHFAB_BLOB_IDS",
@@ -260,7 +260,7 @@ def _expected_id(expected: Mapping[str, str], name: str) -> str:
     if not isinstance(value, str) or not _BLOB_ID.fullmatch(value.lower()):
         raise ValueError(
             f"expected[{name!r}] is {value!r}, not a git blob id (40 hex characters); compute "
-            "one with `git hash-object FILE` or recasketch.download.git_blob_id(FILE)."
+            "one with `git hash-object FILE` or recasketch.datasets.download.git_blob_id(FILE)."
         )
     return value.lower()
 
@@ -270,7 +270,7 @@ def mount_retries(session: requests.Session, prefix: str, *, retries: int, backo
     """Retry GET requests to ``prefix`` on ``session`` for the length of a ``with`` block.
 
     The package's one retry policy, shared by :func:`download_sketchfab_data` and
-    :class:`recasketch.thumbnails.ThumbnailClient`: urllib3's :class:`~urllib3.util.Retry`,
+    :class:`recasketch.display.thumbnails.ThumbnailClient`: urllib3's :class:`~urllib3.util.Retry`,
     mounted through an :class:`~requests.adapters.HTTPAdapter`. A connection error, a
     timeout, or HTTP 429 or 5xx is retried up to ``retries`` times, with urllib3's
     exponential backoff (``backoff`` is its ``backoff_factor``) or the server's
@@ -469,7 +469,7 @@ def _describe(err: BaseException) -> str:
 
 
 def main(argv=None) -> int:
-    """Run the command line: ``python -m recasketch.download [--dest DIR] [--base-url URL]``.
+    """Run the command line: ``python -m recasketch.datasets.download [--dest DIR] [--base-url URL]``.
 
     Parameters
     ----------
@@ -483,7 +483,7 @@ def main(argv=None) -> int:
         traceback), 130 when interrupted.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m recasketch.download",
+        prog="python -m recasketch.datasets.download",
         description="Download the Sketchfab crawl (the likes and features psv files) from "
                     f"rec-a-sketch at commit {SKETCHFAB_COMMIT}, verified by git blob id.",
     )

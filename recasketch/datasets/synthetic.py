@@ -35,14 +35,14 @@ generator plants structure a recommender can learn and a notebook can check:
 writes the two psv files and ``ground_truth.psv``; :func:`dataset_stats` measures what
 the posts report. ``preset="full"`` matches the posts' raw and thresholded statistics
 (see :data:`REFERENCE_STATS`), and its structure (niches, overlap, tag noise) is fitted
-by :mod:`recasketch.calibration` so that ALS, WARP and WARP with tags score near the
+by :mod:`recasketch.study.calibration` so that ALS, WARP and WARP with tags score near the
 posts' figures at the posts' settings (``make calibrate``; the report is in
 ``data/calibration/``). ``preset="sample"`` is the small committed ``data/sample``.
 
 Command line::
 
-    python -m recasketch.synthetic --preset sample --out data/sample
-    python -m recasketch.synthetic --preset full --stats
+    python -m recasketch.datasets.synthetic --preset sample --out data/sample
+    python -m recasketch.datasets.synthetic --preset full --stats
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -58,9 +57,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from . import config
-from ._utils import check_random_state
-from .preprocess import build_item_features, interaction_stats, threshold_interactions
+from .. import config
+from ..preprocess import build_item_features, interaction_stats, threshold_interactions
+from ..utils import check_random_state
+from .presets import PRESETS, REFERENCE_STATS, Preset
+from .vocabulary import (CATEGORIES, COMMON_TAGS, ODD_NAMES, TILTBRUSH_TAG, TOPICS, model_names,
+                         pick, tail_vocab, topic_feature_keys)
 
 __all__ = [
     "CATEGORIES",
@@ -82,405 +84,6 @@ __all__ = [
 PSV_WRITE_OPTIONS = dict(
     sep="|", index=False, quoting=csv.QUOTE_MINIMAL, escapechar="\\", quotechar="\\"
 )
-
-#: Sketchfab's model categories, as they appear in ``model_feats.psv``.
-CATEGORIES = (
-    "Animals",
-    "Architecture",
-    "Art & Abstract",
-    "Characters",
-    "Cultural Heritage",
-    "Electronics & Gadgets",
-    "Fashion & Style",
-    "Food & Drink",
-    "Furniture & Home",
-    "Music",
-    "Nature & Plants",
-    "News & Politics",
-    "People",
-    "Places & Scenes",
-    "Science, Nature & Education",
-    "Sports & Fitness",
-    "Vehicles",
-    "Weapons",
-)
-
-
-class _Topic(NamedTuple):
-    name: str
-    category: str
-    weight: float  # relative share of models and of users' interest
-    tags: tuple  # topic-specific tags, most frequent first
-    adjectives: tuple  # words for model names
-    nouns: tuple
-
-
-def _t(name, category, weight, tags, adjectives, nouns) -> _Topic:
-    return _Topic(name, category, weight, tuple(tags.split()), tuple(adjectives.split(",")),
-                  tuple(nouns.split(",")))
-
-
-#: The topics shared by users and models: name, Sketchfab category, relative size,
-#: tags and the words model names are built from.
-TOPICS = (
-    _t("characters", "Characters", 10.0,
-       "character characterdesign fantasy stylized hero girl warrior rigged handpainted portrait",
-       "Stylized,Fantasy,Young,Old,Dark,Armored,Heroic,Wandering,Royal,Cute",
-       "Warrior,Knight,Elf,Wizard,Girl,Boy,Hero,Samurai,Pirate,Ninja,Princess,Ranger"),
-    _t("creatures", "Characters", 6.0,
-       "creature monster dragon demon fantasy sculpt zbrush beast alien",
-       "Ancient,Horned,Swamp,Fire,Ice,Shadow,Giant,Winged,Rotting,Crystal",
-       "Dragon,Troll,Demon,Goblin,Orc,Beast,Golem,Wyvern,Ghoul,Imp,Hydra"),
-    _t("anime", "Characters", 4.0,
-       "anime manga mmd chibi toon cel vocaloid kawaii",
-       "Chibi,Magical,School,Idol,Cel-Shaded,Kawaii,Neon,Sleepy",
-       "Girl,Schoolgirl,Mecha Pilot,Catgirl,Idol,Swordsman,Miku,Senpai"),
-    _t("robots", "Characters", 4.0,
-       "robot mech mecha droid android cyborg hardsurface",
-       "Rusty,Battle,Tiny,Heavy,Scout,Combat,Retro,Broken",
-       "Robot,Mech,Droid,Android,Cyborg,Walker,Bot,Automaton"),
-    _t("cars", "Vehicles", 7.0,
-       "car vehicle automotive sportscar racing classiccar truck supercar wheels",
-       "Vintage,Sports,Rusty,Police,Classic,Muscle,Rally,Electric,Custom,Old",
-       "Car,Truck,Pickup,Coupe,Sedan,Roadster,Van,Taxi,Jeep,Hatchback,Bus"),
-    _t("aircraft", "Vehicles", 3.5,
-       "aircraft airplane plane jet helicopter aviation ww2 fighter",
-       "WW2,Fighter,Cargo,Stealth,Vintage,Passenger,Rescue,Light",
-       "Plane,Jet,Bomber,Helicopter,Glider,Biplane,Seaplane,Drone"),
-    _t("spaceships", "Vehicles", 4.0,
-       "spaceship spacecraft starship space scifi fighter cruiser",
-       "Star,Deep Space,Interceptor,Imperial,Rebel,Scout,Cargo,Mining",
-       "Spaceship,Starfighter,Cruiser,Shuttle,Frigate,Dropship,Freighter"),
-    _t("ships", "Vehicles", 2.5,
-       "ship boat sailing pirate navy vessel",
-       "Pirate,Fishing,Old,Wooden,Viking,Steam,Navy,Tall",
-       "Ship,Boat,Galleon,Schooner,Tugboat,Longship,Yacht,Submarine"),
-    _t("sci-fi", "Places & Scenes", 5.0,
-       "scifi futuristic cyberpunk hardsurface concept spacestation",
-       "Sci-Fi,Futuristic,Cyberpunk,Abandoned,Orbital,Neon,Alien",
-       "Corridor,Station,Helmet,Crate,Console,Reactor,Door,City,Outpost"),
-    _t("architecture", "Architecture", 7.0,
-       "architecture building house archviz city tower modern bridge",
-       "Modern,Victorian,Small,Tall,Brick,Concrete,Glass,Wooden,Country",
-       "House,Villa,Tower,Church,Bridge,Cabin,Skyscraper,Apartment,Barn,Station"),
-    _t("interiors", "Furniture & Home", 3.5,
-       "interior room archviz kitchen livingroom bedroom lighting",
-       "Cozy,Modern,Minimal,Scandinavian,Loft,Rustic,Bright",
-       "Living Room,Kitchen,Bedroom,Bathroom,Office,Studio,Hall,Cafe"),
-    _t("furniture", "Furniture & Home", 3.0,
-       "furniture chair table sofa lamp wood design",
-       "Wooden,Leather,Office,Antique,Designer,Folding,Oak,Velvet",
-       "Chair,Table,Sofa,Lamp,Desk,Shelf,Bench,Armchair,Stool,Cabinet"),
-    _t("cultural heritage", "Cultural Heritage", 7.0,
-       "photogrammetry culturalheritage heritage history museum statue monument "
-       "3dscan church castle",
-       "Medieval,Roman,Gothic,Baroque,Ruined,Ancient,Romanesque,Restored",
-       "Statue,Chapel,Castle,Monument,Altar,Cross,Tomb,Facade,Fountain,Bust,Relief"),
-    _t("archaeology", "Cultural Heritage", 4.0,
-       "archaeology artifact pottery museum excavation prehistoric ceramic",
-       "Neolithic,Bronze Age,Etruscan,Egyptian,Greek,Inca,Celtic,Mayan",
-       "Vase,Amphora,Axe,Figurine,Skull,Coin,Tablet,Bowl,Arrowhead,Mask"),
-    _t("animals", "Animals", 5.0,
-       "animal animals wildlife pet cat dog bird fish",
-       "Little,Wild,Sleeping,Running,Arctic,Jungle,Baby,Spotted",
-       "Fox,Wolf,Cat,Dog,Bear,Owl,Deer,Rabbit,Horse,Shark,Tiger,Whale"),
-    _t("dinosaurs", "Science, Nature & Education", 2.0,
-       "dinosaur fossil paleontology skeleton jurassic prehistoric",
-       "Jurassic,Cretaceous,Fossil,Feathered,Juvenile,Giant",
-       "T-Rex,Raptor,Triceratops,Stegosaurus,Skeleton,Brachiosaurus,Skull"),
-    _t("weapons", "Weapons", 6.0,
-       "weapon gun sword rifle pistol gameasset knife shield",
-       "Medieval,Sci-Fi,Rusty,Tactical,Elven,Bloody,Ornate,Plasma",
-       "Sword,Rifle,Pistol,Axe,Shotgun,Dagger,Bow,Hammer,Katana,Shield,Revolver"),
-    _t("military", "Weapons", 3.0,
-       "military tank army ww2 soldier vehicle",
-       "WW2,Desert,Soviet,Armored,Heavy,Modern,Camouflaged",
-       "Tank,Jeep,Howitzer,Bunker,Soldier,Humvee,Halftrack,APC"),
-    _t("low poly", "Art & Abstract", 6.0,
-       "lowpolyart flatshading polyart isometric minimal simple cute",
-       "Low Poly,Low-Poly,Tiny,Flat,Isometric,Simple,Cute,Polygon",
-       "Fox,Tree,Island,House,Island Scene,Car,Well,Campfire,Windmill,Boat,Castle"),
-    _t("voxel", "Art & Abstract", 2.5,
-       "voxel magicavoxel pixelart minecraft cube 8bit",
-       "Voxel,Pixel,Blocky,Tiny,8-Bit,Cubic",
-       "Castle,Tree,House,Character,Island,Dungeon,Ship,Temple"),
-    _t("tiltbrush", "Art & Abstract", 2.0,
-       "vr painting virtualreality htcvive sketch 3dpainting googletiltbrush",
-       "Tilt Brush,VR,Quick,Glowing,Neon,Live",
-       "Sketch,Painting,Doodle,Portrait,Scene,Study,Drawing"),
-    _t("abstract art", "Art & Abstract", 3.0,
-       "abstract art digitalart surreal generative experimental",
-       "Abstract,Surreal,Twisted,Fractal,Generative,Broken,Liquid",
-       "Shape,Sculpture,Form,Composition,Knot,Flow,Study,Structure"),
-    _t("sculpture", "Art & Abstract", 4.0,
-       "sculpture sculpt zbrush digitalsculpting bust sculptjanuary",
-       "Digital,Speed,Clay,Marble,Bronze,Expressive,Daily",
-       "Bust,Head,Sculpt,Figure,Torso,Study,Portrait"),
-    _t("game environments", "Places & Scenes", 5.0,
-       "gameenvironment environment unity unrealengine level diorama gameart",
-       "Medieval,Haunted,Forest,Desert,Dungeon,Floating,Cozy,Ruined",
-       "Village,Tavern,Dungeon,Temple,Island,Camp,Ruins,Shrine,Market,Diorama"),
-    _t("landscapes", "Places & Scenes", 3.0,
-       "landscape terrain mountain drone map gis aerial",
-       "Alpine,Volcanic,Coastal,Canyon,Glacial,Aerial,Rocky",
-       "Terrain,Mountain,Valley,Island,Quarry,Cliff,Crater,Coastline"),
-    _t("science", "Science, Nature & Education", 3.0,
-       "science anatomy medical education biology molecule human",
-       "Human,Cross-Section,Medical,Molecular,Cellular,Animated",
-       "Heart,Skull,Brain,Cell,Molecule,Skeleton,Eye,Tooth,Virus,Lung"),
-    _t("minerals", "Science, Nature & Education", 1.5,
-       "mineral rock geology crystal gem stone",
-       "Raw,Polished,Rough,Volcanic,Crystal,Banded",
-       "Quartz,Geode,Rock,Agate,Amethyst,Meteorite,Specimen,Pebble"),
-    _t("electronics", "Electronics & Gadgets", 3.0,
-       "electronics gadget phone computer camera retro device",
-       "Retro,Vintage,Modern,Old,Portable,Handheld,Broken",
-       "Phone,Camera,Radio,Computer,Console,Headphones,Speaker,Keyboard,Tablet,TV"),
-    _t("food", "Food & Drink", 2.0,
-       "food drink fruit cake photogrammetry bread",
-       "Fresh,Delicious,Chocolate,Baked,Sliced,Scanned,Ripe",
-       "Cake,Burger,Apple,Donut,Pizza,Bread,Croissant,Banana,Coffee Cup,Sushi"),
-    _t("music", "Music", 1.5,
-       "music instrument guitar piano drum audio",
-       "Electric,Acoustic,Old,Vintage,Classic,Custom",
-       "Guitar,Piano,Violin,Drum Kit,Trumpet,Amplifier,Synthesizer,Microphone"),
-    _t("politics", "News & Politics", 0.7,
-       "politics news election protest president",
-       "Political,Election,Protest,Presidential,Campaign",
-       "Poster,Podium,Caricature,Banner,Ballot Box,Statue"),
-    _t("sports", "Sports & Fitness", 1.5,
-       "sport sports football basketball fitness skateboard",
-       "Pro,Street,Classic,Team,Training,Olympic",
-       "Ball,Sneaker,Skateboard,Bike,Helmet,Trophy,Racket,Dumbbell"),
-    _t("fashion", "Fashion & Style", 2.0,
-       "fashion clothing shoes dress jewelry marvelousdesigner",
-       "Summer,Leather,Silk,Elegant,Casual,Vintage,Designer",
-       "Dress,Jacket,Shoe,Boot,Ring,Handbag,Hat,Necklace,Jeans"),
-    _t("plants", "Nature & Plants", 2.5,
-       "plant tree nature flower grass foliage speedtree",
-       "Old,Young,Autumn,Tropical,Blooming,Dead,Potted,Twisted",
-       "Tree,Oak,Palm,Flower,Bush,Fern,Cactus,Mushroom,Pine,Rose"),
-    _t("people", "People", 3.0,
-       "people 3dscan portrait human face photogrammetry selfie",
-       "Scanned,Smiling,Young,Old,Bearded,Posing,Dancing",
-       "Man,Woman,Portrait,Face,Head Scan,Dancer,Self Portrait,Couple"),
-)
-
-#: Tags used across all topics (software, technique, licence, ...), most frequent first.
-COMMON_TAGS = (
-    "blender", "lowpoly", "3d", "model", "game", "free", "substancepainter", "maya", "3dsmax",
-    "zbrush", "photogrammetry", "gameready", "pbr", "texture", "cinema4d", "unity", "sketchup",
-    "render", "modeling", "3dprint", "animation", "props", "realistic", "sculpting", "cartoon",
-    "art", "design", "asset", "vr", "scan", "print", "handpainted", "old", "wood", "metal",
-    "stylized", "fantasy", "scifi", "medieval", "cute", "test", "wip", "challenge", "dae",
-)
-
-_SYLLABLES = (
-    "ka ri to mo ne la zu vi sa ko ta ru mi en an or el ar in us ix qu be do fa ga "
-    "he ju lo ny pe sy we xo ze bra cro dre fli glo kri pla sto tru vel mar dan sel "
-    "tor gen hal wyn bor"
-).split()
-
-_TILTBRUSH_TAG = "tiltbrush"
-
-
-def topic_feature_keys() -> dict[str, frozenset]:
-    """The generator's truth about tags: each topic-specific tag's feature key
-    (``'tag_<tag>'``, as :func:`recasketch.preprocess.feature_keys` spells it) and the
-    topics whose own tags include it. Common and long-tail tags belong to no topic and
-    are absent.
-
-    Examples
-    --------
-    >>> keys = topic_feature_keys()
-    >>> sorted(keys["tag_tiltbrush"]), sorted(keys["tag_fantasy"])
-    (['tiltbrush'], ['characters', 'creatures'])
-    """
-    out: dict[str, set] = {f"tag_{_TILTBRUSH_TAG}": {_TILTBRUSH_TAG}}
-    for topic in TOPICS:
-        for tag in topic.tags:
-            out.setdefault(f"tag_{tag.lower()}", set()).add(topic.name)
-    return {key: frozenset(topics) for key, topics in out.items()}
-
-
-@dataclass(frozen=True)
-class Preset:
-    """Parameters of one generator preset.
-
-    Attributes
-    ----------
-    n_users : int
-        Users drawn; every one likes at least one model, so all appear in the likes.
-    n_models : int
-        Models drawn; only those liked at least once appear in the files.
-    activity_median, activity_sigma : float
-        A user draws ``1 + floor(X)`` likes with ``X`` log-normal of this median and
-        shape (before repeated draws collapse), capped at ``max_activity``.
-    max_activity : int
-        Most draws one user makes.
-    popularity_sigma, popularity_floor : float
-        A model's popularity is ``popularity_floor + Y`` with ``Y`` log-normal of median
-        1 and this shape: a heavy head of hits over a floor that keeps most models
-        above the 5-like threshold.
-    topic_share : float
-        Probability that a like comes from one of the user's topics; the rest is noise
-        drawn from the global popularity.
-    extra_topics_mean : float
-        Users like ``1 + Poisson(extra_topics_mean)`` topics (at most 8).
-    topic_concentration : float
-        Dirichlet concentration of a user's weights over its topics.
-    topic_size_sigma : float
-        Log-normal jitter of the topic sizes around :data:`TOPICS`' weights.
-    niche_size : float
-        Mean number of models per niche: each topic is cut into
-        ``round(models in topic / niche_size)`` niches (at least one), narrower tastes
-        within it (the kind of ``tiltbrush`` sketch, the era of ``cars``).
-    niche_share : float
-        Share of a user's on-topic likes that go to the user's own niches of that topic;
-        the rest are drawn from the whole topic.
-    user_niches : int
-        Niches a user follows in each of the user's topics.
-    second_topic_share : float
-        Share of models that also belong to a second topic (and one of its niches): they
-        can be drawn from either, so tastes overlap.
-    category_probs : tuple of float
-        Probabilities of 0, 1 and 2 categories on a model.
-    own_category_prob : float
-        Probability that a model's first category is its topic's category.
-    tags_mean : float
-        Mean number of tag draws per model (negative binomial, overdispersed).
-    topic_tag_share, common_tag_share : float
-        Shares of tag draws taken from the model's topic tags and from
-        :data:`COMMON_TAGS`; the rest come from the long tail.
-    tail_vocab : int
-        Size of the long-tail tag vocabulary.
-    tail_exponent, tail_offset : float
-        The ``r``-th tail tag is drawn in proportion to ``(r + tail_offset) ** -tail_exponent``
-        (Zipf-Mandelbrot): a larger exponent gives fewer distinct tags, the offset keeps
-        the tail's head below the common tags.
-    tag_case_share : float
-        Share of tags written with a capital first letter (``Lowpoly``); the post's
-        feature key lower-cases them.
-    n_duplicates : int
-        Exact duplicate rows planted in the likes file.
-    tag_fidelity : float
-        Probability that a topic-tag draw takes the model's own topic's tags; otherwise
-        it takes another topic's (picked by topic size): a ``dragon`` on a car.
-    untagged_share : float
-        Share of models whose uploader wrote no tags at all; the others carry
-        ``tags_mean / (1 - untagged_share)`` tag draws on average, so the total is kept.
-    """
-
-    n_users: int
-    n_models: int
-    activity_median: float
-    activity_sigma: float
-    max_activity: int
-    popularity_sigma: float
-    popularity_floor: float
-    topic_share: float
-    extra_topics_mean: float
-    topic_concentration: float
-    topic_size_sigma: float
-    niche_size: float
-    niche_share: float
-    user_niches: int
-    second_topic_share: float
-    category_probs: tuple
-    own_category_prob: float
-    tags_mean: float
-    topic_tag_share: float
-    common_tag_share: float
-    tail_vocab: int
-    tail_exponent: float
-    tail_offset: float
-    tag_case_share: float
-    n_duplicates: int
-    tag_fidelity: float = 1.0
-    untagged_share: float = 0.0
-
-
-# The sample's parameters; the full preset differs from them only where it says.
-_SAMPLE = Preset(
-    n_users=2_800,
-    n_models=1_300,
-    activity_median=3.0,
-    activity_sigma=1.55,
-    max_activity=400,
-    popularity_sigma=1.6,
-    popularity_floor=1.5,
-    topic_share=0.85,
-    extra_topics_mean=0.6,
-    topic_concentration=1.0,
-    topic_size_sigma=0.3,
-    niche_size=40.0,
-    niche_share=0.5,
-    user_niches=2,
-    second_topic_share=0.2,
-    category_probs=(0.08, 0.77, 0.15),
-    own_category_prob=0.85,
-    tags_mean=5.8,
-    topic_tag_share=0.35,
-    common_tag_share=0.2,
-    tail_vocab=4_000,
-    tail_exponent=1.06,
-    tail_offset=50.0,
-    tag_case_share=0.02,
-    n_duplicates=12,
-    tag_fidelity=0.8,
-    untagged_share=0.1,
-)
-
-#: The named presets. ``"full"`` has the posts' statistics (within 5 % of
-#: :data:`REFERENCE_STATS`) and a structure fitted by :mod:`recasketch.calibration` so
-#: that ALS and default WARP score near the posts' figures at the posts' settings
-#: (``make calibrate``; the report, with how far each figure is from the post's, is
-#: ``data/calibration/report.md``). ``"sample"`` is the committed ``data/sample``: small
-#: enough for CI (about 20k likes), with more likes per user, a flatter popularity and
-#: broader niches than ``"full"``, so that even at this size ALS clearly beats a
-#: popularity ranking; its figures are for CI, not for comparison with the posts'.
-PRESETS = {
-    "sample": _SAMPLE,
-    "full": replace(
-        _SAMPLE,
-        n_users=62_583,
-        n_models=28_820,
-        # sizes: re-solved for the posts' 5/5 users, likes and models (calibration.match_statistics)
-        activity_median=0.7371,
-        activity_sigma=2.495,
-        max_activity=3_000,
-        popularity_floor=1.406,
-        # structure: fitted to the posts' p@5 figures by `make calibrate` (data/calibration/)
-        popularity_sigma=1.774,
-        topic_share=0.9544,
-        extra_topics_mean=0.9534,
-        niche_size=155.8,
-        niche_share=0.9208,
-        user_niches=3,
-        second_topic_share=0.4236,
-        # tags: noisier than the sample's, and measured (not searched) by the calibration report
-        tail_vocab=60_000,
-        n_duplicates=155,
-        tags_mean=5.6,
-        tag_fidelity=0.6,
-        untagged_share=0.3,
-    ),
-}
-
-#: The posts' statistics of the real crawl (REFERENCE.md); ``None`` where not published.
-REFERENCE_STATS = {
-    "raw_users": 62_583,
-    "raw_models": 28_806,
-    "raw_likes": None,
-    "duplicates": 155,
-    "raw_sparsity": 0.035,
-    "users": 15_274,
-    "models": 25_655,
-    "likes": 547_477,
-    "sparsity": 0.140,
-    "feature_keys": 20_352,
-    "feature_nnz": 161_510,
-}
 
 _STAT_LABELS = {
     "raw_users": "raw users",
@@ -555,70 +158,6 @@ def _stratified_normal(n: int, rng: np.random.Generator) -> np.ndarray:
     return ndtri((rng.permutation(n) + rng.random(n)) / n)
 
 
-def _pick(choices, index) -> np.ndarray:
-    return np.asarray(choices, dtype=object)[index]
-
-
-def _model_names(topic_of: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Readable names from each model's topic words: "Low Poly Fox", "Tilt Brush Sketch 12"."""
-    n = len(topic_of)
-    names = np.empty(n, dtype=object)
-    pattern = rng.choice(4, size=n, p=[0.55, 0.2, 0.15, 0.1])
-    u_adj, u_noun, number = rng.random(n), rng.random(n), rng.integers(1, 100, size=n)
-    for t, topic in enumerate(TOPICS):
-        rows = np.flatnonzero(topic_of == t)
-        adj = _pick(topic.adjectives, (u_adj[rows] * len(topic.adjectives)).astype(int))
-        noun = _pick(topic.nouns, (u_noun[rows] * len(topic.nouns)).astype(int))
-        num = number[rows].astype(str).astype(object)
-        p = pattern[rows]
-        names[rows] = np.where(
-            p == 0, adj + " " + noun,
-            np.where(p == 1, adj + " " + noun + " " + num,
-                     np.where(p == 2, noun + " " + num, noun)),
-        )
-    return names
-
-
-# Names that exercise the readers' quoting: the separator, quotes, backslashes, "NA".
-_ODD_NAMES = (
-    "Sword | Low Poly",
-    "Castle|Ruins (scan)",
-    '"Old Mill" Photogrammetry',
-    "Ship's Wheel",
-    "Floor Plan A\\B",
-    "Trailing Backslash \\",
-    "NA",
-)
-
-
-def _tail_vocab(size: int, taken: set, rng: np.random.Generator) -> np.ndarray:
-    """``size`` distinct rare tags: compounds of name words and made-up words."""
-    words = sorted({
-        w.lower()
-        for topic in TOPICS
-        for phrase in topic.adjectives + topic.nouns
-        for w in phrase.replace("-", " ").split()
-        if w.isalpha()
-    })
-    vocab = np.empty(0, dtype=object)
-    while len(vocab) < size:
-        m = 2 * (size - len(vocab)) + 64
-        kind = rng.random(m)
-        w1 = _pick(words, rng.integers(0, len(words), size=m))
-        w2 = _pick(words, rng.integers(0, len(words), size=m))
-        syl = _pick(_SYLLABLES, rng.integers(0, len(_SYLLABLES), size=(m, 4)))
-        n_syl = rng.integers(2, 5, size=m)
-        pseudo = syl[:, 0] + syl[:, 1] + np.where(n_syl > 2, syl[:, 2], "") + np.where(
-            n_syl > 3, syl[:, 3], "")
-        num = rng.integers(1, 2030, size=m).astype(str).astype(object)
-        cand = np.where(kind < 0.45, w1 + w2,
-                        np.where(kind < 0.85, pseudo,
-                                 np.where(kind < 0.93, w1 + num, pseudo + num)))
-        cand = pd.unique(np.concatenate([vocab, cand]))
-        vocab = np.asarray([c for c in cand if c not in taken], dtype=object)
-    return vocab[:size]
-
-
 def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData:
     """Generate a Sketchfab-shaped likes dataset with known topics.
 
@@ -650,8 +189,49 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
     """
     p = _get_preset(preset)
     rng = check_random_state(random_state)
-    n_topics = len(TOPICS)
+    cat = _draw_models(p, rng)
+    tastes = _draw_tastes(p, cat, rng)
+    like_user, like_model = _draw_likes(p, cat, tastes, rng)
+    like_user, like_model, models = _as_crawled(like_user, like_model, p, rng)
+    user_ids, model_ids, names = _ids_and_names(p, models, cat.model_topic, rng)
+    likes = pd.DataFrame({
+        "modelname": names[like_model],
+        "mid": model_ids[like_model],
+        "uid": user_ids[like_user],
+    })
+    features = _make_features(models, cat.model_topic, model_ids, p, rng)
+    model_topics, user_topics = _truth(models, cat.model_topic, model_ids, tastes, user_ids)
+    return SyntheticData(
+        likes=likes,
+        features=features,
+        model_topics=model_topics,
+        user_topics=user_topics,
+        topics=tuple(t.name for t in TOPICS),
+        preset=preset if isinstance(preset, str) else "custom",
+    )
 
+
+class _Catalogue(NamedTuple):
+    """The drawn models, as the like draws see them (see :func:`_draw_models`)."""
+
+    topic_w: np.ndarray  # each topic's share of the models
+    model_topic: np.ndarray  # each model's topic; models are sorted by it
+    niche_start: np.ndarray  # each topic's first niche: niches are numbered topic by topic
+    n_niches: np.ndarray  # each topic's number of niches
+    entry_model: np.ndarray  # each entry's model; entries are sorted by niche
+    cum_pop: np.ndarray  # the cumulative popularity over the entries
+    topic_block: tuple  # (lo, hi, nonempty) of each topic's block of cum_pop
+    niche_block: tuple  # the same, of each niche
+
+
+def _draw_models(p: Preset, rng) -> _Catalogue:
+    """Topic sizes, then each model's topic, popularity and niche, and the second topics.
+
+    Draws pick an "entry" (a model's membership of a niche) in proportion to the model's
+    popularity; entries sorted by niche make every niche, and every topic, one contiguous
+    block of the cumulative popularity.
+    """
+    n_topics = len(TOPICS)
     # Topics: sizes jittered around the table's weights.
     topic_w = np.array([t.weight for t in TOPICS])
     topic_w = topic_w * rng.lognormal(0.0, p.topic_size_sigma, n_topics)
@@ -672,35 +252,52 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
     second_niche = niche_start[second_topic] + (
         rng.random(len(second)) * n_niches[second_topic]).astype(np.int64)
 
-    # Draws pick an "entry" (a model's membership of a niche) in proportion to the
-    # model's popularity; entries sorted by niche make every niche, and every topic,
-    # one contiguous block of the cumulative popularity.
     entry_model = np.concatenate([np.arange(p.n_models), second])
     entry_niche = np.concatenate([model_niche, second_niche])
     order = np.argsort(entry_niche, kind="stable")
     entry_model, entry_niche = entry_model[order], entry_niche[order]
     cum_pop = np.cumsum(popularity[entry_model])
     entry_topic = np.searchsorted(niche_start, entry_niche, side="right") - 1
+    return _Catalogue(topic_w, model_topic, niche_start, n_niches, entry_model, cum_pop,
+                      _block_bounds(entry_topic, n_topics, cum_pop),
+                      _block_bounds(entry_niche, int(n_niches.sum()), cum_pop))
 
-    def block_bounds(keys, n_keys):
-        end = np.searchsorted(keys, np.arange(n_keys), side="right")
-        start = np.searchsorted(keys, np.arange(n_keys), side="left")
-        lo = np.where(start > 0, cum_pop[np.maximum(start - 1, 0)], 0.0)
-        hi = np.where(end > 0, cum_pop[np.maximum(end - 1, 0)], 0.0)
-        return lo, hi, end > start
 
-    cum_lo, cum_hi, has_models = block_bounds(entry_topic, n_topics)
-    niche_lo, niche_hi, niche_used = block_bounds(entry_niche, int(n_niches.sum()))
+def _block_bounds(keys, n_keys, cum_pop):
+    """``(lo, hi, nonempty)``: ``cum_pop`` before and at the end of each key's block of the
+    sorted ``keys``, and whether the block holds any entry."""
+    end = np.searchsorted(keys, np.arange(n_keys), side="right")
+    start = np.searchsorted(keys, np.arange(n_keys), side="left")
+    lo = np.where(start > 0, cum_pop[np.maximum(start - 1, 0)], 0.0)
+    hi = np.where(end > 0, cum_pop[np.maximum(end - 1, 0)], 0.0)
+    return lo, hi, end > start
 
-    # Users: 1 + Poisson topics (at most 8) drawn without replacement in proportion to
-    # the topic sizes (Gumbel top-k), Dirichlet weights rounded to 3 decimals. A topic
-    # that drew no model (possible in a small preset) is nobody's interest. In each of
-    # its topics a user follows ``user_niches`` niches (uniformly, with repeats).
+
+class _Tastes(NamedTuple):
+    """The drawn users' tastes: a row per user, a column ("slot") per topic of the user's."""
+
+    k: np.ndarray  # each user's number of topics
+    topic: np.ndarray  # (users, slots): the topics, in slot order
+    weight: np.ndarray  # (users, slots): the weights, 0 on unused slots
+    used: np.ndarray  # (users, slots): whether the slot is one of the user's k topics
+    cum_w: np.ndarray  # (users, slots): the cumulative weights, the last 1
+    niche: np.ndarray  # (users, slots, user niches): the niches followed in each topic
+
+
+def _draw_tastes(p: Preset, cat: _Catalogue, rng) -> _Tastes:
+    """Each user's topics, weights and niches.
+
+    1 + Poisson topics (at most 8) drawn without replacement in proportion to the topic
+    sizes (Gumbel top-k), Dirichlet weights rounded to 3 decimals. A topic that drew no
+    model (possible in a small preset) is nobody's interest. In each of its topics a user
+    follows ``user_niches`` niches (uniformly, with repeats).
+    """
+    has_models = cat.topic_block[2]
     max_k = min(8, int(has_models.sum()))
     k_user = np.minimum(1 + rng.poisson(p.extra_topics_mean, p.n_users), max_k)
     with np.errstate(divide="ignore"):
-        log_w = np.log(np.where(has_models, topic_w, 0.0))
-    gumbel = log_w[None, :] - np.log(-np.log(rng.random((p.n_users, n_topics))))
+        log_w = np.log(np.where(has_models, cat.topic_w, 0.0))
+    gumbel = log_w[None, :] - np.log(-np.log(rng.random((p.n_users, len(TOPICS)))))
     user_topic = np.argsort(-gumbel, axis=1)[:, :max_k]
     slot_used = np.arange(max_k)[None, :] < k_user[:, None]
     raw_w = rng.gamma(p.topic_concentration, size=(p.n_users, max_k)) * slot_used
@@ -709,91 +306,112 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
     cum_w = np.cumsum(user_w, axis=1)
     cum_w /= cum_w[:, -1:]
     n_user_niches = max(1, int(p.user_niches))
-    user_niche = niche_start[user_topic][:, :, None] + (
-        rng.random((p.n_users, max_k, n_user_niches)) * n_niches[user_topic][:, :, None]
+    user_niche = cat.niche_start[user_topic][:, :, None] + (
+        rng.random((p.n_users, max_k, n_user_niches)) * cat.n_niches[user_topic][:, :, None]
     ).astype(np.int64)
+    return _Tastes(k_user, user_topic, user_w, slot_used, cum_w, user_niche)
 
-    # Likes: heavy-tailed activity; each draw from one of the user's niches, from one
-    # of the user's topics at large, or global noise (popularity regardless of taste).
+
+def _draw_likes(p: Preset, cat: _Catalogue, tastes: _Tastes, rng):
+    """The distinct likes, as ``(user, model)`` index arrays sorted by user, then model.
+
+    Heavy-tailed activity; each draw from one of the user's niches, from one of the user's
+    topics at large, or global noise (popularity regardless of taste). Repeated draws of a
+    (user, model) pair collapse.
+    """
     activity = 1 + np.floor(
         p.activity_median * np.exp(p.activity_sigma * _stratified_normal(p.n_users, rng)))
     activity = np.minimum(activity, p.max_activity).astype(np.int64)
     draw_user = np.repeat(np.arange(p.n_users), activity)
     n_draws = len(draw_user)
     from_topic = rng.random(n_draws) < p.topic_share
-    slot = (rng.random(n_draws)[:, None] > cum_w[draw_user]).sum(axis=1)
-    slot = np.minimum(slot, k_user[draw_user] - 1)
-    draw_topic = user_topic[draw_user, slot]
-    draw_niche = user_niche[draw_user, slot, rng.integers(0, n_user_niches, size=n_draws)]
+    slot = (rng.random(n_draws)[:, None] > tastes.cum_w[draw_user]).sum(axis=1)
+    slot = np.minimum(slot, tastes.k[draw_user] - 1)
+    draw_topic = tastes.topic[draw_user, slot]
+    n_user_niches = tastes.niche.shape[2]
+    draw_niche = tastes.niche[draw_user, slot, rng.integers(0, n_user_niches, size=n_draws)]
+    (cum_lo, cum_hi, _), (niche_lo, niche_hi, niche_used) = cat.topic_block, cat.niche_block
     in_niche = (rng.random(n_draws) < p.niche_share) & niche_used[draw_niche]
     u = rng.random(n_draws)
     lo = np.where(in_niche, niche_lo[draw_niche], cum_lo[draw_topic])
     hi = np.where(in_niche, niche_hi[draw_niche], cum_hi[draw_topic])
-    target = np.where(from_topic, lo + u * (hi - lo), u * cum_pop[-1])
-    draw_entry = np.minimum(np.searchsorted(cum_pop, target, side="right"), len(cum_pop) - 1)
-    draw_model = entry_model[draw_entry]
+    target = np.where(from_topic, lo + u * (hi - lo), u * cat.cum_pop[-1])
+    draw_entry = np.minimum(np.searchsorted(cat.cum_pop, target, side="right"),
+                            len(cat.cum_pop) - 1)
+    pairs = np.unique(draw_user * np.int64(p.n_models) + cat.entry_model[draw_entry])
+    return pairs // p.n_models, pairs % p.n_models
 
-    pairs = np.unique(draw_user * np.int64(p.n_models) + draw_model)
-    like_user, like_model = pairs // p.n_models, pairs % p.n_models
 
-    # Only liked models exist in the crawl; number them in a random "crawl" order and
-    # list each model's likers together, in random order.
+def _as_crawled(like_user, like_model, p: Preset, rng):
+    """The likes in crawl order with the planted duplicates, and the liked models in it.
+
+    Only liked models exist in the crawl; they are numbered in a random "crawl" order and
+    each model's likers listed together, in random order. A planted exact duplicate is a
+    row repeated right after itself.
+    """
     liked = np.unique(like_model)
     crawl_rank = np.empty(p.n_models, dtype=np.int64)
     crawl_rank[liked] = rng.permutation(len(liked))
     order = np.lexsort((rng.random(len(like_user)), crawl_rank[like_model]))
     like_user, like_model = like_user[order], like_model[order]
     models = liked[np.argsort(crawl_rank[liked])]  # models in crawl order
-
-    # Planted exact duplicates: a row repeated right after itself.
     dup = np.sort(rng.choice(len(like_user), size=p.n_duplicates, replace=False))
     rows = np.sort(np.concatenate([np.arange(len(like_user)), dup]), kind="stable")
-    like_user, like_model = like_user[rows], like_model[rows]
+    return like_user[rows], like_model[rows], models
 
-    # Ids and names.
+
+def _ids_and_names(p: Preset, models, model_topic, rng):
+    """Hex ids of the users and of the liked ``models``, and the models' names (a few odd)."""
     user_ids = _hex_ids(p.n_users, rng)
     model_ids = np.empty(p.n_models, dtype=object)
     model_ids[models] = _hex_ids(len(models), rng)
-    model_names = np.empty(p.n_models, dtype=object)
-    model_names[models] = _model_names(model_topic[models], rng)
-    odd = rng.choice(models, size=len(_ODD_NAMES), replace=False)
-    model_names[odd] = _ODD_NAMES
+    names = np.empty(p.n_models, dtype=object)
+    names[models] = model_names(model_topic[models], rng)
+    odd = rng.choice(models, size=len(ODD_NAMES), replace=False)
+    names[odd] = ODD_NAMES
+    return user_ids, model_ids, names
 
-    likes = pd.DataFrame({
-        "modelname": model_names[like_model],
-        "mid": model_ids[like_model],
-        "uid": user_ids[like_user],
-    })
 
-    features = _make_features(models, model_topic, model_ids, p, rng)
-
+def _truth(models, model_topic, model_ids, tastes: _Tastes, user_ids):
+    """The ``model_topics`` and ``user_topics`` frames of :class:`SyntheticData`."""
+    topic_names = [t.name for t in TOPICS]
     model_topics = pd.DataFrame({
         "mid": model_ids[models],
-        "topic": _pick([t.name for t in TOPICS], model_topic[models]),
+        "topic": pick(topic_names, model_topic[models]),
     })
-    ut_user, ut_slot = np.nonzero(slot_used)
+    ut_user, ut_slot = np.nonzero(tastes.used)
     user_topics = pd.DataFrame({
         "uid": user_ids[ut_user],
-        "topic": _pick([t.name for t in TOPICS], user_topic[ut_user, ut_slot]),
-        "weight": user_w[ut_user, ut_slot],
+        "topic": pick(topic_names, tastes.topic[ut_user, ut_slot]),
+        "weight": tastes.weight[ut_user, ut_slot],
     })
-    return SyntheticData(
-        likes=likes,
-        features=features,
-        model_topics=model_topics,
-        user_topics=user_topics,
-        topics=tuple(t.name for t in TOPICS),
-        preset=preset if isinstance(preset, str) else "custom",
-    )
+    return model_topics, user_topics
 
 
 def _make_features(models, model_topic, model_ids, p: Preset, rng) -> pd.DataFrame:
     """Categories and tags of the liked ``models`` (model indices in crawl order)."""
-    n = len(models)
     topic_of = model_topic[models]
-    tb = [t.name for t in TOPICS].index(_TILTBRUSH_TAG)
+    cat_model, cat_value, cat_order = _draw_categories(topic_of, p, rng)
+    tag_model, values, tag_order = _draw_tags(topic_of, p, rng)
+    frame = pd.DataFrame({
+        "model": np.concatenate([cat_model, tag_model]),
+        "kind": np.repeat([0, 1], [len(cat_model), len(tag_model)]),
+        "order": np.concatenate([cat_order, tag_order]),
+        "value": np.concatenate([pick(CATEGORIES, cat_value), values]),
+    })
+    frame = frame.drop_duplicates(["model", "value"]).sort_values(
+        ["model", "kind", "order"], kind="stable")
+    return pd.DataFrame({
+        "mid": model_ids[models][frame["model"].to_numpy()],
+        "type": np.where(frame["kind"].to_numpy() == 0, "category", "tag").astype(object),
+        "value": frame["value"].to_numpy(dtype=object),
+    })
 
-    # Categories: 0-2; the first mostly the topic's own, the second any other.
+
+def _draw_categories(topic_of, p: Preset, rng):
+    """0-2 categories per model, the first mostly its topic's own, the second any other:
+    ``(model, category index, order)`` arrays, a row per category."""
+    n = len(topic_of)
     cat_index = {c: i for i, c in enumerate(CATEGORIES)}
     own_cat = np.array([cat_index[t.category] for t in TOPICS])[topic_of]
     n_cat = rng.choice(3, size=n, p=p.category_probs)
@@ -803,10 +421,24 @@ def _make_features(models, model_topic, model_ids, p: Preset, rng) -> pd.DataFra
     cat_model = np.concatenate([np.flatnonzero(n_cat >= 1), np.flatnonzero(n_cat >= 2)])
     cat_value = np.concatenate([first[n_cat >= 1], second[n_cat >= 2]])
     cat_order = np.repeat([0, 1], [int((n_cat >= 1).sum()), int((n_cat >= 2).sum())])
+    return cat_model, cat_value, cat_order
 
-    # Tags: an overdispersed count per model; each draw from the topic's tags (Zipf
-    # within the topic), the common tags (Zipf) or the long tail (Zipf, rarer).
-    # Some uploaders write no tags; the rest write more, keeping the mean.
+
+def _zipf_index(u, size, exponent, offset=0.0):
+    """Ranks in ``0 .. size - 1`` for the uniforms ``u``, rank ``r`` with probability in
+    proportion to ``(r + 1 + offset) ** -exponent``."""
+    cdf = np.cumsum((np.arange(1, size + 1) + offset) ** -exponent)
+    return np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), size - 1)
+
+
+def _draw_tags(topic_of, p: Preset, rng):
+    """Tags per model: ``(model, tag, order)`` arrays, a row per tag.
+
+    An overdispersed count per model; each draw from the topic's tags (Zipf within the
+    topic), the common tags (Zipf) or the long tail (Zipf, rarer). Some uploaders write no
+    tags; the rest write more, keeping the mean. Every tiltbrush model carries the tag, first.
+    """
+    n = len(topic_of)
     shape = 1.5
     tagged_mean = p.tags_mean / (1.0 - p.untagged_share)
     n_tag = rng.negative_binomial(shape, shape / (shape + tagged_mean), size=n)
@@ -815,14 +447,7 @@ def _make_features(models, model_topic, model_ids, p: Preset, rng) -> pd.DataFra
     m = len(tag_model)
     source = rng.random(m)
     u = rng.random(m)
-
-    topic_tags = [t.tags for t in TOPICS]
-    taken = {tag for tags in topic_tags for tag in tags} | set(COMMON_TAGS) | {_TILTBRUSH_TAG}
-    tail = _tail_vocab(p.tail_vocab, taken, rng)
-
-    def zipf_index(u, size, exponent, offset=0.0):
-        cdf = np.cumsum((np.arange(1, size + 1) + offset) ** -exponent)
-        return np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), size - 1)
+    tail = tail_vocab(p.tail_vocab, rng)
 
     values = np.empty(m, dtype=object)
     is_topic = source < p.topic_tag_share
@@ -833,33 +458,19 @@ def _make_features(models, model_topic, model_ids, p: Preset, rng) -> pd.DataFra
     topic_w = np.array([t.weight for t in TOPICS])
     tag_topic = np.where(rng.random(m) < p.tag_fidelity, topic_of[tag_model],
                          rng.choice(len(TOPICS), size=m, p=topic_w / topic_w.sum()))
-    for t, tags in enumerate(topic_tags):
+    for t, topic in enumerate(TOPICS):
         rows = np.flatnonzero(is_topic & (tag_topic == t))
-        values[rows] = _pick(tags, zipf_index(u[rows], len(tags), 0.8))
-    values[is_common] = _pick(COMMON_TAGS, zipf_index(u[is_common], len(COMMON_TAGS), 0.9))
-    values[is_tail] = tail[zipf_index(u[is_tail], len(tail), p.tail_exponent, p.tail_offset)]
+        values[rows] = pick(topic.tags, _zipf_index(u[rows], len(topic.tags), 0.8))
+    values[is_common] = pick(COMMON_TAGS, _zipf_index(u[is_common], len(COMMON_TAGS), 0.9))
+    values[is_tail] = tail[_zipf_index(u[is_tail], len(tail), p.tail_exponent, p.tail_offset)]
     capital = rng.random(m) < p.tag_case_share
     values[capital] = np.array([v[:1].upper() + v[1:] for v in values[capital]], dtype=object)
 
-    # Every tiltbrush model carries the tag, first.
-    tb_models = np.flatnonzero(topic_of == tb)
+    tb_models = np.flatnonzero(topic_of == [t.name for t in TOPICS].index(TILTBRUSH_TAG))
     tag_model = np.concatenate([tb_models, tag_model])
-    values = np.concatenate([np.full(len(tb_models), _TILTBRUSH_TAG, dtype=object), values])
+    values = np.concatenate([np.full(len(tb_models), TILTBRUSH_TAG, dtype=object), values])
     tag_order = np.concatenate([np.zeros(len(tb_models)), 1 + np.arange(m)])
-
-    frame = pd.DataFrame({
-        "model": np.concatenate([cat_model, tag_model]),
-        "kind": np.repeat([0, 1], [len(cat_model), len(tag_model)]),
-        "order": np.concatenate([cat_order, tag_order]),
-        "value": np.concatenate([_pick(CATEGORIES, cat_value), values]),
-    })
-    frame = frame.drop_duplicates(["model", "value"]).sort_values(
-        ["model", "kind", "order"], kind="stable")
-    return pd.DataFrame({
-        "mid": model_ids[models][frame["model"].to_numpy()],
-        "type": np.where(frame["kind"].to_numpy() == 0, "category", "tag").astype(object),
-        "value": frame["value"].to_numpy(dtype=object),
-    })
+    return tag_model, values, tag_order
 
 
 def _write_psv(frame: pd.DataFrame, path: Path) -> None:
@@ -1008,7 +619,7 @@ def format_stats(stats: dict, reference: dict | None = None) -> str:
 def main(argv=None) -> int:
     """Command line: generate a preset, write it and/or print its statistics."""
     parser = argparse.ArgumentParser(
-        prog="python -m recasketch.synthetic",
+        prog="python -m recasketch.datasets.synthetic",
         description="Generate a synthetic Sketchfab-like likes dataset (NOT real Sketchfab data).",
     )
     parser.add_argument("--preset", default="sample", choices=sorted(PRESETS),

@@ -8,6 +8,7 @@ so a notebook cell is one call.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
 import matplotlib.pyplot as plt
@@ -15,8 +16,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .metrics import FILTERED_TEST
-from .tuning import param_columns
+from ..metrics import FILTERED_TEST
+from ..tuning.grid import param_columns
 
 __all__ = [
     "plot_grid_heatmaps",
@@ -52,7 +53,7 @@ def plot_learning_curve(
     Parameters
     ----------
     curve : pandas.DataFrame
-        One learning curve (from :func:`recasketch.tuning.learning_curve`, or the
+        One learning curve (from :func:`recasketch.tuning.curves.learning_curve`, or the
         rows of one combination of a grid).
     k : int, default=5
         For the axis label.
@@ -211,7 +212,7 @@ def plot_model_comparison(table: pd.DataFrame, k: int = 5, title: str | None = N
     ----------
     table : pandas.DataFrame
         One row per (model, protocol) with ``value`` and ``fit seconds``, as
-        :func:`recasketch.tuning.compare_models` returns it.
+        :func:`recasketch.study.posts.compare_models` returns it.
     k : int, default=5
         For the axis label.
     title : str, default=None
@@ -250,7 +251,7 @@ def plot_intervals(table: pd.DataFrame, metrics=None, title: str | None = None, 
     ----------
     table : pandas.DataFrame
         Long table with ``model``, ``metric``, ``mean``, ``low``, ``high`` and optionally
-        ``protocol``, as :func:`recasketch.study.evaluate` returns it.
+        ``protocol``, as :func:`recasketch.study.evaluation.evaluate` returns it.
     metrics : list of str, default=None
         The metrics to draw, one panel each; ``None`` draws every metric in the table.
     title : str, default=None
@@ -299,7 +300,7 @@ def plot_best_so_far(curves: pd.DataFrame, title: str | None = None, ax=None):
     ----------
     curves : pandas.DataFrame
         Columns ``strategy``, ``elapsed`` and ``best_so_far``, as
-        :func:`recasketch.search_strategies.best_so_far_curve` returns them.
+        :func:`recasketch.tuning.strategies.best_so_far_curve` returns them.
     title : str, default=None
     ax : matplotlib.axes.Axes, default=None
 
@@ -333,8 +334,6 @@ def save_figure(fig, name: str, directory=None, dpi: int = 120):
     """
     if directory is None:
         return None
-    from pathlib import Path
-
     path = Path(directory) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")

@@ -5,7 +5,7 @@ for each model and keeps the image of ``thumbnails.images`` closest to 200 px wi
 used the older ``https://sketchfab.com/i/models/{mid}``; that endpoint is noted here but not
 used. Requests go through one :class:`requests.Session` with timeouts and urllib3's
 ``Retry`` (429 and 5xx, honouring ``Retry-After``, with a bounded backoff; see
-:func:`recasketch.download.mount_retries`), at a polite rate and at most ``max_requests``
+:func:`recasketch.datasets.download.mount_retries`), at a polite rate and at most ``max_requests``
 lookups per call. Answers are kept in a JSON file written atomically, so each model is looked
 up once across runs. Ids are checked against the crawl's formats
 (:data:`recasketch.data.MID_PATTERN`) before any URL is built.
@@ -39,10 +39,11 @@ from urllib.parse import quote
 
 import requests
 
-from . import __version__
-from .data import MID_PATTERN
-from .download import mount_retries
-from .errors import DataError
+from .. import __version__
+from .. import config
+from ..data import MID_PATTERN
+from ..datasets.download import mount_retries
+from ..errors import DataError
 
 __all__ = [
     "API_URL",
@@ -646,8 +647,6 @@ def thumbnails_for(dataset, ids, cache_path=None, max_requests: int = 50, **clie
     """
     if dataset.name != "sketchfab":
         return None
-    from . import config
-
     path = cache_path if cache_path is not None else config.DATA_DIR / "cache" / "thumbnails.json"
     client = ThumbnailClient(path, max_requests=max_requests, **client_options)
     return client.lookup(list(ids), invalid="skip")

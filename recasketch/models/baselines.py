@@ -20,8 +20,10 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from implicit import nearest_neighbours as nn
+from implicit.nearest_neighbours import ItemItemRecommender
 
-from ._utils import check_random_state
+from ..utils import check_random_state
 
 __all__ = ["ItemKNN", "Popularity", "Random", "TagsOnly"]
 
@@ -308,8 +310,6 @@ class ItemKNN:
         ValueError
             If ``K`` is not an integer >= 1 or ``measure`` is not one of the options.
         """
-        from implicit import nearest_neighbours as nn
-
         if isinstance(self.K, bool) or not isinstance(self.K, (int, np.integer)) or self.K < 1:
             raise ValueError(f"The 'K' must be an integer >= 1, got {self.K!r}.")
         if self.measure not in self._MEASURES:
@@ -357,8 +357,6 @@ class ItemKNN:
         ValueError
             If ``model`` is not fitted, or ``user_items`` has another number of items.
         """
-        from implicit.nearest_neighbours import ItemItemRecommender
-
         if not isinstance(model, ItemItemRecommender):
             raise TypeError(
                 "model must be an implicit.nearest_neighbours.ItemItemRecommender (e.g. "

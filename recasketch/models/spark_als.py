@@ -47,9 +47,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
 
-from . import metrics
-from .errors import EngineUnavailableError
+from .. import metrics
+from ..errors import EngineUnavailableError
 
 __all__ = [
     "MIN_JAVA",
@@ -344,7 +345,7 @@ class SparkALS:
 
     Examples
     --------
-    >>> from recasketch.spark_als import SparkALS
+    >>> from recasketch.models.spark_als import SparkALS
     >>> model = SparkALS(factors=40, regularization=0.003, alpha=50, random_state=0)  # doctest: +SKIP
     >>> model.fit(train)                                                              # doctest: +SKIP
     >>> precision_at_k(model, test, k=5, users=users)                                 # doctest: +SKIP
@@ -480,8 +481,6 @@ def regularization_sweep(train, test, users, regularizations, factors=40, alpha=
         ``regularization``, ``p@k``, ``p@k filtered``, ``top-k overlap`` (1 for implicit
         itself) and ``fit seconds``.
     """
-    from implicit.cpu.als import AlternatingLeastSquares
-
     users = np.asarray(users, dtype=np.int64)
     implicit_model = AlternatingLeastSquares(factors=factors, regularization=implicit_regularization, alpha=alpha,
                                              iterations=iterations, random_state=random_state)

@@ -1,6 +1,6 @@
 """Long steps kept on disk, so that a notebook run again after a fault resumes where it stopped.
 
-The searches log every call (:func:`recasketch.tuning.resumable_search`, the grids'
+The searches log every call (:func:`recasketch.tuning.search.resumable_search`, the grids'
 logs); a step whose result is not a stream of calls (a 30-minute strategy search, a
 learning curve per feature variant) runs through :func:`cached` instead. It takes a path
 and a *key*: everything that decides the result (parameters, seeds, and a
@@ -38,6 +38,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..utils import json_default
+from . import cluster
+
 __all__ = ["Stored", "cached", "cached_map", "fingerprint", "path_for", "read"]
 
 T = TypeVar("T")
@@ -51,20 +54,10 @@ class Stored(NamedTuple):
     seconds: float
 
 
-def _plain(value):
-    """JSON for numpy scalars and arrays, and for sequences such as tuples and ranges."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (np.ndarray, range, set, frozenset)):
-        return sorted(value) if isinstance(value, (set, frozenset)) else list(np.asarray(value).tolist())
-    raise TypeError(f"A cache key holds plain values (numbers, strings, lists, dicts), not {type(value).__name__}; "
-                    "put a fingerprint() of data in it instead.")
-
-
 def _canonical(key: Mapping) -> str:
     if not isinstance(key, Mapping):
         raise TypeError(f"key must be a mapping of what decides the result, got {type(key).__name__}.")
-    return json.dumps(key, sort_keys=True, default=_plain)
+    return json.dumps(key, sort_keys=True, default=json_default)
 
 
 def fingerprint(*data) -> str:
@@ -211,7 +204,7 @@ def cached_map(function: Callable[..., T], jobs: Mapping[str, tuple], shared: Ma
         Keyword arguments common to every job (matrices, a model factory): sent to each
         worker once.
     scheduler : str or distributed.Client, default=None
-        As in :func:`recasketch.cluster.get_client` (``None`` reads
+        As in :func:`recasketch.parallel.cluster.get_client` (``None`` reads
         ``RECASKETCH_SCHEDULER``, else a LocalCluster here). No cluster is started when
         every job is stored, or when there is a single job to run (it runs here).
 
@@ -221,8 +214,6 @@ def cached_map(function: Callable[..., T], jobs: Mapping[str, tuple], shared: Ma
         Each job's result, in the order of ``jobs``. A job's result is stored the moment
         it finishes, so an interrupted map keeps every job that finished.
     """
-    from . import cluster
-
     keys = {name: _canonical(key) for name, (_, key, _) in jobs.items()}
     results, todo = {}, []
     for name, (path, _, _) in jobs.items():

@@ -1,7 +1,7 @@
 """Dask clusters for the grids and searches: one machine by default, a cluster by address.
 
-A grid of learning curves (:func:`recasketch.tuning.grid_search_learning_curve`) and a
-batched search (:func:`recasketch.distributed_search.batched_search`) run their tasks
+A grid of learning curves (:func:`recasketch.tuning.grid.grid_search_learning_curve`) and a
+batched search (:func:`recasketch.tuning.batched.batched_search`) run their tasks
 where ``scheduler`` says:
 
 ``"processes"``
@@ -37,7 +37,12 @@ import os
 import warnings
 from typing import Callable, Iterable, Mapping
 
-from .errors import EngineUnavailableError
+import dask
+import distributed
+from distributed.client import FutureCancelledError
+from threadpoolctl import threadpool_limits
+
+from ..errors import EngineUnavailableError
 
 __all__ = [
     "DEFAULT_SCHEDULER",
@@ -70,12 +75,6 @@ _local = {"client": None, "n_workers": None}
 _remote: dict = {}
 
 
-def _is_client(value) -> bool:
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        return False
-    return isinstance(value, Client)
 
 
 def resolve_scheduler(scheduler=None):
@@ -109,22 +108,9 @@ def resolve_scheduler(scheduler=None):
             "scheduler such as 'tcp://host:8786', or a distributed.Client. "
             f"(Check the environment variable {SCHEDULER_ENV} if you did not pass it.)"
         )
-    if _is_client(scheduler):
+    if isinstance(scheduler, distributed.Client):
         return scheduler
     raise TypeError(f"scheduler must be a string or a distributed.Client, got {type(scheduler).__name__}.")
-
-
-def _import_distributed():
-    try:
-        import distributed
-    except ImportError as err:
-        raise EngineUnavailableError(
-            f"Running on Dask needs the packages dask and distributed ({err}); they are "
-            "dependencies of recasketch: `make venv` installs them from the lock, or "
-            "`pip install dask distributed`.",
-            engine="dask",
-        ) from None
-    return distributed
 
 
 def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: str | None = ":8787",
@@ -151,7 +137,7 @@ def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: 
     Raises
     ------
     recasketch.errors.EngineUnavailableError
-        If dask/distributed is missing or the scheduler at the address cannot be reached.
+        If the scheduler at the address cannot be reached.
     """
     scheduler = resolve_scheduler(scheduler)
     if scheduler == PROCESSES:
@@ -160,15 +146,12 @@ def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: 
         return scheduler
     if n_workers is not None and (int(n_workers) != n_workers or n_workers < 1):
         raise ValueError(f"n_workers must be an integer >= 1, got {n_workers!r}.")
-    distributed = _import_distributed()
     if scheduler == LOCAL:
         wanted = int(n_workers) if n_workers is not None else (os.cpu_count() or 1)
         client = _local["client"]
         if client is not None and client.status == "running" and _local["n_workers"] == wanted:
             return client
         close_local()
-        import dask
-
         # Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, so that glibc hands freed memory
         # back at once; then every block of scores an evaluation allocates is a fresh mmap, and
         # the grid's evaluations took about 45 % longer than in a process pool (measured on the
@@ -227,8 +210,6 @@ _pinned_limits = []
 def _pinned(function: Callable, *args, **kwargs):
     """Call ``function`` with BLAS limited to one thread in this (worker) process."""
     if not _pinned_limits:
-        from threadpoolctl import threadpool_limits
-
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
         _pinned_limits.append(threadpool_limits(1))
     return function(*args, **kwargs)
@@ -276,9 +257,6 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
     task), the tasks not yet finished are cancelled before the exception propagates;
     what ``on_result`` has written stays written.
     """
-    distributed = _import_distributed()
-    from distributed.client import FutureCancelledError
-
     calls = list(calls)
     if not calls:
         return 0

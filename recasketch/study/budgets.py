@@ -1,4 +1,4 @@
-"""How much each notebook computes, by budget.
+"""How much each notebook computes, by budget: one place for every notebook's counts.
 
 ``ci``
     Seconds on the committed sample: a small ALS grid, a handful of search calls with
@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import published
+from ..config import BUDGETS, check_budget
 
-__all__ = ["BUDGETS", "SearchBudget", "StudyBudget", "als_grid", "check_budget", "study", "warp_search"]
-
-BUDGETS = ("ci", "full")
+__all__ = ["BUDGETS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget", "scale_out",
+           "study", "warp_search"]
 
 #: The ALS grid of notebook 01 (and of notebook 02's ALS baseline) at each budget.
 _ALS_GRIDS = {
@@ -32,13 +32,6 @@ class SearchBudget(NamedTuple):
     space: dict
     n_calls: int
     n_initial_points: int
-
-
-def check_budget(budget: str) -> str:
-    """Return ``budget`` if it is one of :data:`BUDGETS`, else raise ``ValueError``."""
-    if budget not in BUDGETS:
-        raise ValueError(f"Unknown budget {budget!r}; choose one of {list(BUDGETS)}.")
-    return budget
 
 
 def als_grid(budget: str) -> dict:
@@ -121,3 +114,60 @@ def study(budget: str) -> StudyBudget:
     (300, 1000)
     """
     return _STUDY[check_budget(budget)]
+
+
+class ScaleOutPlan(NamedTuple):
+    """What notebook 05 computes at one budget."""
+
+    grid: dict  # ALS grid run on the process pool and on Dask
+    grid_epochs: list  # its checkpoints
+    search_calls: int  # calls of each search at equal calls
+    search_seeds: tuple  # seeds of the searches, for their spread
+    n_points: int  # points per batch of the batched search
+    iterations: int  # ALS iterations of the Spark / implicit comparison
+    cost_iterations: tuple  # the two iteration counts whose difference times one iteration
+    spark_lambda_factors: tuple  # Spark regParam = factor * implicit's lambda / mean likes per user
+    growth_base: str  # synthetic preset scaled in the growth table
+    growth_fraction: float  # its users and models multiplied by this first
+    growth_scales: tuple  # then by these
+
+
+_PLANS = {
+    "ci": ScaleOutPlan(
+        grid={"factors": [10, 40], "regularization": [0.1, 10.0], "alpha": [10, 50]},
+        grid_epochs=[2, 4, 6, 8, 10],
+        search_calls=6,
+        search_seeds=(0, 1),
+        n_points=2,
+        iterations=8,
+        cost_iterations=(2, 5),
+        spark_lambda_factors=(0.25, 1.0, 4.0),
+        growth_base="sample",
+        growth_fraction=0.0625,
+        growth_scales=(1, 4, 16),
+    ),
+    "full": ScaleOutPlan(
+        grid={"factors": [10, 40, 80], "regularization": [0.01, 0.1, 1.0, 10.0], "alpha": [10, 50]},
+        grid_epochs=list(range(2, 39, 2)),
+        search_calls=60,
+        search_seeds=(0, 1, 2, 3, 4),
+        n_points=2,
+        iterations=15,
+        cost_iterations=(5, 15),
+        spark_lambda_factors=(1 / 16, 1 / 8, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+        growth_base="full",
+        growth_fraction=1.0,
+        growth_scales=(1, 4, 16),
+    ),
+}
+
+
+def scale_out(budget: str) -> ScaleOutPlan:
+    """Notebook 05's plan at ``budget`` (``"ci"`` or ``"full"``).
+
+    Examples
+    --------
+    >>> scale_out("full").growth_scales, scale_out("ci").growth_base
+    ((1, 4, 16), 'sample')
+    """
+    return _PLANS[check_budget(budget)]

@@ -1,7 +1,7 @@
 """Calibrate the synthetic full preset to the posts' figures, by measurement.
 
 The real crawl cannot be redistributed, so every committed figure comes from
-:mod:`recasketch.synthetic`. Matching the crawl's statistics is not enough: a stand-in
+:mod:`recasketch.datasets.synthetic`. Matching the crawl's statistics is not enough: a stand-in
 whose structure is too simple lets default WARP tie ALS and makes tags look useful,
 the opposite of what post 2 measured. This module measures, on the full preset, the
 figures both posts published at their own settings (:data:`TARGETS`) and fits the
@@ -20,8 +20,8 @@ generator's free structural parameters (:data:`FREE_PARAMETERS`) to them:
 
 Command line (``make calibrate``)::
 
-    python -m recasketch.calibration --calls 24 --seeds 0 1 2 --out data/calibration
-    python -m recasketch.calibration --report-only --seeds 0 1 2   # re-measure the preset
+    python -m recasketch.study.calibration --calls 24 --seeds 0 1 2 --out data/calibration
+    python -m recasketch.study.calibration --report-only --seeds 0 1 2   # re-measure the preset
 
 Everything is single-threaded (``num_threads=1``) so that every figure repeats exactly.
 """
@@ -32,15 +32,25 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from implicit.cpu.als import AlternatingLeastSquares
+from lightfm import LightFM
 
-from . import config, published, synthetic
-from ._utils import check_random_state  # noqa: F401  (re-exported for doctests' seeding)
+from .. import config, metrics
+from ..datasets import synthetic
+from ..preprocess import build_item_features, drop_repeated_features
+from ..tuning.objectives import post_lightfm_params
+from ..tuning.search import resumable_search
+from ..utils import check_random_state  # noqa: F401  (re-exported for doctests' seeding)
+from ..utils import json_default
+from . import published
+from .experiment import split_likes
 
 __all__ = [
     "FREE_PARAMETERS",
@@ -118,14 +128,6 @@ START_POINTS = (
 _SIZE_TARGETS = {k: synthetic.REFERENCE_STATS[k] for k in ("users", "likes", "models")}
 
 
-def _thresholded(data: synthetic.SyntheticData):
-    from .preprocess import build_interactions, threshold_interactions
-
-    likes = data.likes.drop_duplicates()
-    kept = threshold_interactions(likes, user_min=5, item_min=5, verbose=False)
-    return build_interactions(kept)
-
-
 #: Elasticities of the 5/5 users, likes and models (rows) to the log of
 #: ``activity_median``, ``activity_sigma`` and ``popularity_floor`` (columns), measured
 #: on the calibrated full preset by one-at-a-time steps of 5-10 %; :func:`match_statistics`
@@ -168,15 +170,6 @@ def match_statistics(params: synthetic.Preset, random_state=0, steps: int = 5) -
     return params
 
 
-def _split(data: synthetic.SyntheticData):
-    from .split import train_test_split
-
-    inter = _thresholded(data)
-    train, test, users = train_test_split(inter.matrix, split_count=5, fraction=0.2,
-                                          random_state=SPLIT_SEED)
-    return inter, train, test, users
-
-
 def measure(data: synthetic.SyntheticData, targets=PROXY_TARGETS, verbose: bool = False) -> dict:
     """Test p@5 (post protocol) of each of ``targets`` on ``data``, at the posts' settings.
 
@@ -188,17 +181,11 @@ def measure(data: synthetic.SyntheticData, targets=PROXY_TARGETS, verbose: bool 
     dict
         Target name to p@5, plus ``"seconds"``: name to fit-and-score seconds.
     """
-    from implicit.cpu.als import AlternatingLeastSquares
-    from lightfm import LightFM
-
-    from . import metrics
-    from .preprocess import build_item_features, drop_repeated_features
-    from .tuning import post_lightfm_params
 
     unknown = [t for t in targets if t not in _BY_NAME]
     if unknown:
         raise ValueError(f"Unknown targets {unknown}; choose from {list(_BY_NAME)}.")
-    inter, train, test, users = _split(data)
+    _, inter, train, test, users, _ = split_likes(data.likes, random_state=SPLIT_SEED, verbose=False)
     out, seconds = {}, {}
 
     def p5(model, item_features=None):
@@ -262,7 +249,7 @@ def _preset(point) -> synthetic.Preset:
 
 def _rounded(params: synthetic.Preset, digits: int = 4) -> synthetic.Preset:
     """``params`` with its fitted float fields rounded to ``digits`` significant figures,
-    as the preset ships them in :mod:`recasketch.synthetic`."""
+    as the preset ships them in :mod:`recasketch.datasets.synthetic`."""
     fitted = [*FREE_PARAMETERS, "activity_median", "activity_sigma", "popularity_floor"]
     fields = {}
     for name in fitted:
@@ -302,15 +289,13 @@ def calibrate(n_calls: int = 24, log_path=None, n_initial_points: int = 8, rando
     """Fit :data:`FREE_PARAMETERS` to :data:`PROXY_TARGETS` with ``forest_minimize``.
 
     Every call is logged to ``log_path`` (JSON lines) and a rerun resumes from it
-    (:func:`recasketch.tuning.resumable_search`). The first calls are
+    (:func:`recasketch.tuning.search.resumable_search`). The first calls are
     :data:`START_POINTS`, so the search starts from measured references.
 
     Returns
     -------
-    recasketch.tuning.SearchResult
+    recasketch.tuning.search.SearchResult
     """
-    from .tuning import resumable_search
-
     return resumable_search(ProxyObjective(random_state), FREE_PARAMETERS, n_calls,
                             log_path=log_path, x0=[dict(p) for p in START_POINTS],
                             n_initial_points=n_initial_points,
@@ -328,8 +313,6 @@ def _measure_seed(args) -> dict:
 def measure_report(params: synthetic.Preset, seeds=(0, 1, 2), targets=None, n_jobs: int = 2) -> list[dict]:
     """Every target (default: all of :data:`TARGETS`) and the data statistics for each
     generator seed, ``n_jobs`` seeds at a time (one process each, one thread each)."""
-    from concurrent.futures import ProcessPoolExecutor
-
     targets = tuple(targets or _BY_NAME)
     jobs = [(params, int(seed), targets) for seed in seeds]
     if n_jobs <= 1:
@@ -402,21 +385,9 @@ def write_report(out_dir, params: synthetic.Preset, runs: list[dict], search=Non
         "table": table.to_dict(orient="records"),
         "orderings": order.to_dict(orient="records"),
     }
-    (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=1, default=_plain) + "\n")
+    (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=1, default=json_default) + "\n")
     (out_dir / "report.md").write_text(_markdown(report, search) + "\n")
     return report
-
-
-def _plain(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
 def _markdown(report: dict, search=None) -> str:
@@ -447,7 +418,7 @@ def _markdown(report: dict, search=None) -> str:
     lines += ["", "Data statistics, mean over seeds, against the posts':", "", "```",
               synthetic.format_stats(stats.round().astype(int).to_dict() | {
                   k: float(stats[k]) for k in ("raw_sparsity", "sparsity")}, synthetic.REFERENCE_STATS),
-              "```", "", "Generator parameters (`recasketch.synthetic.PRESETS['full']`):", "", "```"]
+              "```", "", "Generator parameters (`recasketch.datasets.synthetic.PRESETS['full']`):", "", "```"]
     lines += [f"{name} = {value!r}" for name, value in report["params"].items()]
     lines.append("```")
     if search is not None:
@@ -518,7 +489,7 @@ def stand_in_note(dataset, targets, report: dict | None = None) -> str:
 def main(argv=None) -> int:
     """Command line of ``make calibrate``."""
     parser = argparse.ArgumentParser(
-        prog="python -m recasketch.calibration",
+        prog="python -m recasketch.study.calibration",
         description="Fit the synthetic full preset's structure to the posts' figures and report.")
     parser.add_argument("--calls", type=int, default=24, help="search calls in all (default: 24)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
@@ -526,7 +497,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=CALIBRATION_DIR,
                         help="folder of search.jsonl and the report (default: data/calibration)")
     parser.add_argument("--report-only", action="store_true",
-                        help="skip the search; report on recasketch.synthetic.PRESETS['full']")
+                        help="skip the search; report on recasketch.datasets.synthetic.PRESETS['full']")
     parser.add_argument("--jobs", type=int, default=2, help="seeds measured at once (default: 2)")
     args = parser.parse_args(argv)
 
@@ -537,12 +508,11 @@ def main(argv=None) -> int:
         best = search.best
         point = {name: best[name] for name in FREE_PARAMETERS}
         params = _rounded(match_statistics(_preset(point)))
-        print("best point:", json.dumps({k: _plain(v) if not isinstance(v, (int, float)) else v
-                                         for k, v in point.items()}))
+        print("best point:", json.dumps(point, default=json_default))
         if params != synthetic.PRESETS["full"]:
             changed = {k: v for k, v in asdict(params).items()
                        if v != getattr(synthetic.PRESETS["full"], k)}
-            print("PRESETS['full'] in recasketch/synthetic.py differs from the search's best point; "
+            print("PRESETS['full'] in recasketch/datasets/synthetic.py differs from the search's best point; "
                   f"set these fields to ship it: {changed}")
     runs = measure_report(params, args.seeds, n_jobs=args.jobs)
     report = write_report(args.out, params, runs, search)

@@ -21,15 +21,18 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+import scipy.sparse as sp  # noqa: F401  (the doctests use it)
+from sklearn.model_selection import ParameterGrid
 
-from . import metrics
+from .. import metrics
+from ..datasets.synthetic import topic_feature_keys
+from ..preprocess import feature_keys
+from ..tuning.curves import learning_curve, train_more
 
 __all__ = [
     "METRICS",
     "PROTOCOLS",
     "Fitted",
-    "ValidationObjective",
     "restrict_items",
     "clear_difference",
     "epochs_on_validation",
@@ -68,7 +71,7 @@ def fit_timed(make: Callable[[], object], fit: Callable[[object], object], item_
 
     Examples
     --------
-    >>> from recasketch.baselines import Popularity
+    >>> from recasketch.models.baselines import Popularity
     >>> train = sp.csr_matrix(np.eye(3, dtype=np.float32))
     >>> fitted = fit_timed(Popularity, lambda m: m.fit(train))
     >>> fitted.seconds >= 0
@@ -134,7 +137,7 @@ def evaluate(models: Mapping[str, Fitted], test, users, exclude=None, metric_nam
 
     Examples
     --------
-    >>> from recasketch.baselines import Popularity
+    >>> from recasketch.models.baselines import Popularity
     >>> train = sp.csr_matrix(np.tile(np.eye(3, 6, dtype=np.float32), (2, 1)))
     >>> test = sp.csr_matrix(np.tile(np.eye(3, 6, 3, dtype=np.float32), (2, 1)))
     >>> table = evaluate({"popularity": fit_timed(Popularity, lambda m: m.fit(train))}, test,
@@ -210,44 +213,6 @@ def clear_difference(a: Mapping, b: Mapping) -> bool:
     return bool(a["high"] < b["low"] or b["high"] < a["low"])
 
 
-
-class ValidationObjective:
-    """A search objective that scores on validation and records the test score beside it.
-
-    Wraps :class:`recasketch.tuning.LightFMObjective` built on ``(train, validation)``:
-    the search maximises ``"p@k"`` (validation, posts' protocol) while each logged call
-    also holds ``"test p@k"``, so the choice made on validation can be reported on test
-    and set beside the choice the posts made on test, from the same calls.
-    """
-
-    def __init__(self, train, validation, test, users, k: int = 5, item_features=None,
-                 num_threads: int = 1, random_state: int = 2016, to_params=None):
-        from .tuning import LightFMObjective
-
-        self.inner = LightFMObjective(train, validation, users, k=k, item_features=item_features,
-                                      num_threads=num_threads, random_state=random_state,
-                                      to_params=to_params)
-        self.test = sp.csr_matrix(test)
-
-    def __call__(self, point) -> dict:
-        from .tuning import FitFailed
-
-        inner = self.inner
-        model = inner.fit(point)
-        try:
-            scores = {
-                "p@k": metrics.precision_at_k(model, inner.test, inner.k, users=inner.users,
-                                              item_features=inner.item_features),
-                "test p@k": metrics.precision_at_k(model, self.test, inner.k, users=inner.users,
-                                                   item_features=inner.item_features),
-            }
-        except metrics.NonFiniteModelError as err:
-            raise FitFailed(str(err)) from None
-        if not all(np.isfinite(v) for v in scores.values()):
-            raise FitFailed(f"non-finite scores {scores}")
-        return scores
-
-
 def restrict_items(fitted: Fitted, items) -> Fitted:
     """The same model scoring only ``items`` (columns), for a cold-start evaluation.
 
@@ -257,7 +222,7 @@ def restrict_items(fitted: Fitted, items) -> Fitted:
 
     Examples
     --------
-    >>> from recasketch.baselines import Popularity
+    >>> from recasketch.models.baselines import Popularity
     >>> pop = Popularity().fit(sp.csr_matrix(np.array([[1, 0, 1], [1, 0, 0]], dtype=np.float32)))
     >>> users, items = restrict_items(Fitted(pop), [1, 2]).model
     >>> items.ravel().tolist()
@@ -283,7 +248,7 @@ def small_grid(build: Callable[[dict], Fitted], grid: Mapping, validation, test,
 
     Examples
     --------
-    >>> from recasketch.baselines import Popularity
+    >>> from recasketch.models.baselines import Popularity
     >>> train = sp.csr_matrix(np.tile(np.eye(3, 6, dtype=np.float32), (2, 1)))
     >>> build = lambda p: fit_timed(Popularity, lambda m: m.fit(train))
     >>> small_grid(build, {"unused": [1, 2]}, train, train, [0, 1], k=2)[["unused", "validation"]]
@@ -291,8 +256,6 @@ def small_grid(build: Callable[[dict], Fitted], grid: Mapping, validation, test,
     0       1         0.5
     1       2         0.5
     """
-    from sklearn.model_selection import ParameterGrid
-
     rows = []
     for params in ParameterGrid(dict(grid)):
         fitted = build(params)
@@ -312,7 +275,7 @@ def epochs_on_validation(make: Callable[[], object], train, validation, users, e
     """Choose a model's epochs on validation, then refit it to that epoch.
 
     ``make()`` builds an unfitted LightFM (or implicit) model; it is trained through
-    ``epochs`` with :func:`recasketch.tuning.learning_curve` scoring validation p@k, and
+    ``epochs`` with :func:`recasketch.tuning.curves.learning_curve` scoring validation p@k, and
     a fresh ``make()`` is trained to the best checkpoint (the same as the curve's model at
     that epoch when training is single-threaded).
 
@@ -324,8 +287,6 @@ def epochs_on_validation(make: Callable[[], object], train, validation, users, e
     curve : pandas.DataFrame
         Columns ``epoch`` and ``validation``.
     """
-    from .tuning import learning_curve, train_more
-
     curve = learning_curve(make(), train, validation, epochs, k=k, user_index=users,
                            item_features=item_features, num_threads=num_threads, verbose=False,
                            mse_scores=False)
@@ -412,9 +373,6 @@ def tag_truth(features: pd.DataFrame, model_topics: pd.DataFrame) -> dict:
     name some topic, and the share of those that name the model's own topic (the rest
     are common or long-tail tags that say nothing of taste).
     """
-    from .preprocess import feature_keys
-    from .synthetic import topic_feature_keys
-
     tags = features[features["type"] == "tag"]
     keys = feature_keys(tags).to_numpy()
     topic_of = model_topics.set_index("mid")["topic"]

@@ -7,9 +7,19 @@ numbers beside them rather than by hand.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Mapping
 
-__all__ = ["change", "ranked"]
+import pandas as pd
+
+from ..utils import duration
+
+__all__ = ["SITTINGS_LOG", "change", "describe_sittings", "ranked", "sittings"]
+
+#: The record of ``make results`` runs in each results folder, one JSON line per event
+#: (written by :mod:`recasketch.tools.execute`).
+SITTINGS_LOG = "sittings.jsonl"
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -54,3 +64,78 @@ def change(before: float, after: float, digits: int = 4) -> str:
     verb = "rose" if after > before else "fell"
     relative = f" ({100 * (after - before) / before:+.2g} %)" if before else ""
     return f"{verb} from {_fmt(before, digits)} to {_fmt(after, digits)}{relative}"
+
+
+def sittings(folder, notebook: str):
+    """The executions of ``notebook`` recorded in a results folder, oldest first.
+
+    ``make results`` (``--out``) writes a line to ``<folder>/sittings.jsonl`` when a
+    notebook starts and one when it ends. A long run stopped and run again (it resumes
+    from its logs) leaves one row per sitting: ``started`` (UTC), ``seconds``,
+    ``status`` ("completed", "interrupted", "failed", or "no end recorded" where the
+    process was killed outright, or is the one still running: its ``seconds`` are then
+    those of its last heartbeat, written every minute, and NaN before the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``started``, ``seconds`` and ``status``; empty when nothing was recorded.
+    """
+    path = Path(folder) / SITTINGS_LOG
+    rows = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn line
+            if entry.get("notebook") != notebook:
+                continue
+            row = rows.setdefault(entry["run"], {"started": entry["started"], "seconds": float("nan"),
+                                                 "status": "no end recorded"})
+            if entry.get("event") == "end":
+                row.update(seconds=entry["seconds"], status=entry["status"])
+            elif entry.get("event") == "alive" and row["status"] == "no end recorded":
+                row["seconds"] = entry["seconds"]  # the last heartbeat: how long it ran at least
+    table = pd.DataFrame(list(rows.values()), columns=["started", "seconds", "status"])
+    return table.sort_values("started", kind="stable").reset_index(drop=True)
+
+
+def describe_sittings(table, this_run_seconds: float) -> str:
+    """One sentence on how long a results run took over all its sittings.
+
+    ``table`` is :func:`sittings`' for a notebook executing now (its last row is this
+    run, not yet ended); ``this_run_seconds`` is how long this run has taken so far. The
+    sittings since the last completed one are the ones this run resumed from.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"started": ["a", "b", "c", "d"], "seconds": [60.0, 7200.0, 3600.0, float("nan")],
+    ...                   "status": ["completed", "interrupted", "interrupted", "no end recorded"]})
+    >>> describe_sittings(t, 1800)
+    'Sitting 3 of this results run: it resumed from the logs and caches of 2 earlier sittings (3.0 h), and took 30 min itself; 3.5 h in all.'
+    >>> describe_sittings(t, 1800) == describe_sittings(t.iloc[1:], 1800)
+    True
+    >>> describe_sittings(t.iloc[[0, 3]], 300)
+    'One sitting: 5 min.'
+    """
+    before_this = table.iloc[:-1]
+    completed = [i for i, status in enumerate(before_this["status"]) if status == "completed"]
+    earlier = before_this.iloc[completed[-1] + 1:] if completed else before_this
+    if earlier.empty:
+        return f"One sitting: {duration(this_run_seconds)}."
+    unknown = int(earlier["seconds"].isna().sum())
+    killed = int((earlier["status"] == "no end recorded").sum()) - unknown  # timed by their heartbeats
+    before = float(earlier["seconds"].sum())
+    detail = ""
+    if killed:
+        detail = (f"; {killed} of them killed outright, counted to {'their' if killed > 1 else 'its'} "
+                  "last heartbeat")
+    sentence = (f"Sitting {len(earlier) + 1} of this results run: it resumed from the logs and caches of "
+                f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''} ({duration(before)}{detail}), "
+                f"and took {duration(this_run_seconds)} itself; {duration(before + this_run_seconds)} in all")
+    if unknown:
+        they = "they" if unknown > 1 else "it"
+        sentence += (f", not counting {unknown} sitting{'s' if unknown > 1 else ''} killed before "
+                     f"{they} recorded how long {they} ran")
+    return sentence + "."

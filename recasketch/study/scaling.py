@@ -16,7 +16,7 @@ was there before it:
 * implicit: the likes matrix (CSR, as passed) plus the peak of what Python allocates
   during ``fit`` (``tracemalloc``: its copy of the matrix, the transpose, the factors);
 * Spark: the peak of the JVM heap from loading the likes to the end of ``fit``
-  (:attr:`recasketch.spark_als.SparkALS.peak_heap_bytes_`), which includes garbage not
+  (:attr:`recasketch.models.spark_als.SparkALS.peak_heap_bytes_`), which includes garbage not
   yet collected, so it is an upper bound; and what is still held after a full GC at the
   end (``retained_heap_bytes_``: the cached likes and the factors), a lower bound.
 """
@@ -31,81 +31,29 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
+import psutil
 import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from . import budgets, cluster, tuning
+from ..datasets.synthetic import PRESETS, make_sketchfab_like
+from ..models.spark_als import SparkALS, stop_spark
+from ..parallel import cluster
+from ..preprocess import build_interactions, threshold_interactions
+from ..tuning.grid import grid_search_learning_curve
 
 __all__ = [
-    "ScaleOutPlan",
     "FitCost",
     "compare_grid_schedulers",
     "fit_growth",
     "growth_table",
     "implicit_fit_cost",
     "machine_memory_bytes",
-    "plan",
     "scaled_likes",
     "scaled_preset",
     "spark_fit_cost",
+    "stop_engines",
 ]
-
-
-class ScaleOutPlan(NamedTuple):
-    """What notebook 05 computes at one budget."""
-
-    grid: dict  # ALS grid run on the process pool and on Dask
-    grid_epochs: list  # its checkpoints
-    search_calls: int  # calls of each search at equal calls
-    search_seeds: tuple  # seeds of the searches, for their spread
-    n_points: int  # points per batch of the batched search
-    iterations: int  # ALS iterations of the Spark / implicit comparison
-    cost_iterations: tuple  # the two iteration counts whose difference times one iteration
-    spark_lambda_factors: tuple  # Spark regParam = factor * implicit's lambda / mean likes per user
-    growth_base: str  # synthetic preset scaled in the growth table
-    growth_fraction: float  # its users and models multiplied by this first
-    growth_scales: tuple  # then by these
-
-
-_PLANS = {
-    "ci": ScaleOutPlan(
-        grid={"factors": [10, 40], "regularization": [0.1, 10.0], "alpha": [10, 50]},
-        grid_epochs=[2, 4, 6, 8, 10],
-        search_calls=6,
-        search_seeds=(0, 1),
-        n_points=2,
-        iterations=8,
-        cost_iterations=(2, 5),
-        spark_lambda_factors=(0.25, 1.0, 4.0),
-        growth_base="sample",
-        growth_fraction=0.0625,
-        growth_scales=(1, 4, 16),
-    ),
-    "full": ScaleOutPlan(
-        grid={"factors": [10, 40, 80], "regularization": [0.01, 0.1, 1.0, 10.0], "alpha": [10, 50]},
-        grid_epochs=list(range(2, 39, 2)),
-        search_calls=60,
-        search_seeds=(0, 1, 2, 3, 4),
-        n_points=2,
-        iterations=15,
-        cost_iterations=(5, 15),
-        spark_lambda_factors=(1 / 16, 1 / 8, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
-        growth_base="full",
-        growth_fraction=1.0,
-        growth_scales=(1, 4, 16),
-    ),
-}
-
-
-def plan(budget: str) -> ScaleOutPlan:
-    """Notebook 05's plan at ``budget`` (``"ci"`` or ``"full"``).
-
-    Examples
-    --------
-    >>> plan("full").growth_scales, plan("ci").growth_base
-    ((1, 4, 16), 'sample')
-    """
-    return _PLANS[budgets.check_budget(budget)]
 
 
 def scaled_preset(scale: float, base: str = "full"):
@@ -113,7 +61,7 @@ def scaled_preset(scale: float, base: str = "full"):
 
     Likes grow in proportion: every user keeps the same activity distribution, and
     the models' popularity the same shape over ``scale`` times as many models.
-    Duplicate rows scale too. Returns a :class:`recasketch.synthetic.Preset`.
+    Duplicate rows scale too. Returns a :class:`recasketch.datasets.synthetic.Preset`.
 
     Examples
     --------
@@ -121,8 +69,6 @@ def scaled_preset(scale: float, base: str = "full"):
     >>> p.n_users, p.n_models
     (11200, 5200)
     """
-    from .synthetic import PRESETS
-
     if base not in PRESETS:
         raise ValueError(f"Unknown preset {base!r}; choose one of {sorted(PRESETS)}.")
     if not scale > 0:
@@ -135,9 +81,6 @@ def scaled_preset(scale: float, base: str = "full"):
 
 def scaled_likes(scale: float, base: str = "full", random_state=0) -> sp.csr_matrix:
     """The 5/5-core likes matrix of :func:`scaled_preset` (users x models, CSR)."""
-    from .preprocess import build_interactions, threshold_interactions
-    from .synthetic import make_sketchfab_like
-
     data = make_sketchfab_like(scaled_preset(scale, base), random_state=random_state)
     likes = data.likes.drop_duplicates()
     return build_interactions(threshold_interactions(likes, verbose=False)).matrix
@@ -173,8 +116,6 @@ def implicit_fit_cost(matrix, iterations=(2, 6), factors: int = 40, **params) ->
     Fits with ``iterations[0]`` and ``iterations[1]`` iterations (timed), then once more
     under ``tracemalloc`` for the memory. ``params`` go to ``AlternatingLeastSquares``.
     """
-    from implicit.cpu.als import AlternatingLeastSquares
-
     few, many = _check_iterations(iterations)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     params = {"random_state": 0, **params}
@@ -202,10 +143,8 @@ def implicit_fit_cost(matrix, iterations=(2, 6), factors: int = 40, **params) ->
 def spark_fit_cost(matrix, iterations=(2, 6), factors: int = 40, spark=None, **params) -> FitCost:
     """Seconds per iteration and peak JVM heap of Spark's ALS fitting ``matrix``.
 
-    ``params`` go to :class:`recasketch.spark_als.SparkALS`.
+    ``params`` go to :class:`recasketch.models.spark_als.SparkALS`.
     """
-    from .spark_als import SparkALS
-
     few, many = _check_iterations(iterations)
     params = {"random_state": 0, **params}
     short = SparkALS(factors=factors, iterations=few, spark=spark, **params).fit(matrix)
@@ -262,8 +201,6 @@ def growth_table(engines: dict[str, Callable], scales: Sequence[float], base: st
 
 def machine_memory_bytes() -> int:
     """This machine's physical memory."""
-    import psutil
-
     return int(psutil.virtual_memory().total)
 
 
@@ -326,7 +263,7 @@ def compare_grid_schedulers(train, test, users, param_grid, epochs, schedulers: 
     users : array-like of int
         The split's users.
     param_grid : mapping
-        As for :func:`recasketch.tuning.grid_search_learning_curve` (implicit's ALS).
+        As for :func:`recasketch.tuning.grid.grid_search_learning_curve` (implicit's ALS).
     epochs : list of int
         Checkpoints.
     schedulers : dict of str to scheduler
@@ -360,7 +297,7 @@ def compare_grid_schedulers(train, test, users, param_grid, epochs, schedulers: 
             cluster.close_local()
             stopped = True
         start = time.perf_counter()
-        results[name] = tuning.grid_search_learning_curve(base_params, param_grid, train, test, epochs, k=k,
+        results[name] = grid_search_learning_curve(base_params, param_grid, train, test, epochs, k=k,
                                                           user_index=users, n_jobs=n_jobs, progress=False,
                                                           scheduler=scheduler)
         seconds[name] = time.perf_counter() - start
@@ -376,3 +313,9 @@ def compare_grid_schedulers(train, test, users, param_grid, epochs, schedulers: 
              "largest difference": float(np.max(np.abs(scores(frame) - scores(results[first]))))}
             for name, frame in results.items()]
     return pd.DataFrame(rows), results
+
+
+def stop_engines() -> None:
+    """Stop what notebook 05 started: the Spark session and the Dask LocalCluster, if running."""
+    stop_spark()
+    cluster.close_local()

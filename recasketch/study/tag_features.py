@@ -37,8 +37,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from ._utils import check_random_state
-from .preprocess import ItemFeatures
+from ..preprocess import ItemFeatures
+from ..utils import check_random_state
 
 __all__ = [
     "SEPARATE_TAG_REGULARISATION_NOTE",

@@ -1,6 +1,6 @@
 """Benchmarks: recasketch's steps timed beside the straightforward methods, in one run.
 
-``python -m recasketch.bench`` (``make bench``) writes the full-size synthetic dataset
+``python -m recasketch.tools.bench`` (``make bench``) writes the full-size synthetic dataset
 (if missing) and prints two tables:
 
 1. preprocessing — read, drop duplicates, threshold, build the matrix, split — with
@@ -15,17 +15,17 @@
 3. one checkpoint of a WARP model with identity + tag features — train p@5 and test
    p@5 in both protocols — against ``lightfm.evaluation.precision_at_k``.
 
-``python -m recasketch.bench search --calls 30`` (``make bench-search``) runs the first
+``python -m recasketch.tools.bench search --calls 30`` (``make bench-search``) runs the first
 calls of post 2's search without features, resumable from its log, and projects the
 wall time of the post's 250 + 50 calls from the measured seconds per call.
 
 4. the same small ALS grid run by a process pool and by a Dask LocalCluster (started
    cold, then reused), side by side: the overhead of running the grids on Dask.
 
-``python -m recasketch.bench dask`` (``make bench-dask``) times a larger slice of post 1's
+``python -m recasketch.tools.bench dask`` (``make bench-dask``) times a larger slice of post 1's
 grid (checkpoints every 2 epochs to 38) both ways, alternating, ``--repeat`` times.
 
-``python -m recasketch.bench grid`` (``make bench-grid``) runs post 1's whole grid (180
+``python -m recasketch.tools.bench grid`` (``make bench-grid``) runs post 1's whole grid (180
 combinations, checkpoints every 2 epochs to 38) and prints its wall time beside the
 same grid's time with the dense evaluation, estimated from a few combinations measured
 in the same run.
@@ -45,11 +45,26 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import csv  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
+from implicit.evaluation import precision_at_k as implicit_precision  # noqa: E402
+from lightfm import LightFM  # noqa: E402
+from lightfm.evaluation import precision_at_k as lightfm_precision  # noqa: E402
 
-from . import config  # noqa: E402
+from .. import config, metrics  # noqa: E402
+from ..data import read_features, read_likes  # noqa: E402
+from ..datasets.synthetic import make_sketchfab_like, write_dataset  # noqa: E402
+from ..parallel import cluster  # noqa: E402
+from ..preprocess import build_interactions, build_item_features, threshold_interactions  # noqa: E402
+from ..split import train_test_split  # noqa: E402
+from ..study import published  # noqa: E402
+from ..tuning.grid import grid_search_learning_curve  # noqa: E402
+from ..tuning.objectives import LightFMObjective  # noqa: E402
+from ..tuning.search import resumable_search  # noqa: E402
+from .reference import dense_predictions, naive_mse, naive_precision_at_k  # noqa: E402
 
 __all__ = ["main"]
 
@@ -98,8 +113,6 @@ def _machine() -> str:
 def ensure_full_dataset(out_dir: Path = config.SYNTHETIC_FULL_DIR) -> Path:
     """Write the ``full`` synthetic preset to ``out_dir`` unless it is already there."""
     if not (out_dir / config.LIKES_FILE).exists():
-        from .synthetic import make_sketchfab_like, write_dataset
-
         print(f"writing the full synthetic preset to {out_dir} ...", flush=True)
         write_dataset(make_sketchfab_like("full", random_state=0), out_dir)
     return out_dir
@@ -109,9 +122,7 @@ def ensure_full_dataset(out_dir: Path = config.SYNTHETIC_FULL_DIR) -> Path:
 
 
 def straightforward_read(path):
-    import csv as _csv
-
-    return pd.read_csv(path, sep="|", quoting=_csv.QUOTE_MINIMAL, quotechar="\\")
+    return pd.read_csv(path, sep="|", quoting=csv.QUOTE_MINIMAL, quotechar="\\")
 
 
 def straightforward_threshold(df, user_min=5, item_min=5):
@@ -157,9 +168,7 @@ def straightforward_split(ratings, split_count=5, fraction=0.2, seed=0):
 
 def dense_checkpoint(model, train, test, users, k=5):
     """The post's evaluation: dense float64 predictions for every user, an argsort per
-    user for p@k, sklearn's MSE over the dense rows (see :mod:`recasketch._reference`)."""
-    from ._reference import dense_predictions, naive_mse, naive_precision_at_k
-
+    user for p@k, sklearn's MSE over the dense rows (see :mod:`recasketch.tools.reference`)."""
     predictions = dense_predictions(model)
     out = {}
     for name, ratings in (("train", train), ("test", test)):
@@ -172,10 +181,6 @@ def dense_checkpoint(model, train, test, users, k=5):
 
 
 def bench_preprocessing(data_dir: Path):
-    from .data import read_likes
-    from .preprocess import build_interactions, threshold_interactions
-    from .split import train_test_split
-
     path = data_dir / config.LIKES_FILE
 
     def ours():
@@ -226,12 +231,6 @@ def bench_preprocessing(data_dir: Path):
 
 
 def bench_checkpoint(inter, split, factors: int = 40, repeat: int = 5):
-    from implicit.cpu.als import AlternatingLeastSquares
-    from implicit.evaluation import precision_at_k as implicit_precision
-    from lightfm import LightFM
-    from lightfm.evaluation import precision_at_k as lightfm_precision
-
-    from . import metrics
 
     train, test, users = split
     model = AlternatingLeastSquares(factors=factors, regularization=0.1, alpha=50, iterations=10,
@@ -288,10 +287,6 @@ def bench_checkpoint(inter, split, factors: int = 40, repeat: int = 5):
 
 
 def bench_grid(inter, split, n_jobs: int, log_path: Path, sample_factors=(10, 40, 120)):
-    from implicit.cpu.als import AlternatingLeastSquares
-
-    from . import published
-    from .tuning import grid_search_learning_curve
 
     train, test, users = split
     epochs = published.ALS_EPOCHS
@@ -352,9 +347,6 @@ def bench_dask(inter, split, grid: str = "small", n_jobs: int | None = None, rep
     script's first grid) and reused ("warm", as a notebook's later grids). Every run
     computes every combination (no log), and the results are checked equal.
     """
-    from . import cluster
-    from .tuning import grid_search_learning_curve
-
     train, test, users = split
     param_grid, epochs = DASK_BENCH_GRIDS[grid]
     n_jobs = n_jobs or os.cpu_count() or 1
@@ -389,19 +381,12 @@ def bench_dask(inter, split, grid: str = "small", n_jobs: int | None = None, rep
 
 def _item_features(data_dir: Path, item_ids):
     """Identity ⊕ tags/categories for the likes matrix's items, as post 2 builds them."""
-    from .data import read_features
-    from .preprocess import build_item_features
-
     features = read_features(data_dir / config.FEATURES_FILE)
     return build_item_features(features, item_ids, identity=True).matrix
 
 
 def bench_warp_checkpoint(inter, split, data_dir: Path, epochs: int = 5, repeat: int = 3):
     """One WARP + tags evaluation checkpoint against ``lightfm.evaluation.precision_at_k``."""
-    from lightfm import LightFM
-    from lightfm.evaluation import precision_at_k as lightfm_precision
-
-    from . import metrics
 
     train, test, users = split
     item_features = _item_features(data_dir, inter.item_ids)
@@ -447,10 +432,6 @@ def bench_warp_checkpoint(inter, split, data_dir: Path, epochs: int = 5, repeat:
 def bench_search(inter, split, data_dir: Path, n_calls: int, log_path: Path, num_threads: int):
     """Post 2's first search (no features) for ``n_calls`` calls, resumable from ``log_path``,
     and the projected wall time of the post's 250 + 50 calls."""
-    from lightfm import LightFM
-
-    from . import published
-    from .tuning import LightFMObjective, resumable_search
 
     train, test, users = split
     objective = LightFMObjective(train, test, users, k=5, num_threads=num_threads)

@@ -1,6 +1,6 @@
 """Execute notebooks top to bottom and write them back without volatile metadata.
 
-``python -m recasketch.execute --inplace notebooks/*.ipynb`` refreshes the committed
+``python -m recasketch.tools.execute --inplace notebooks/*.ipynb`` refreshes the committed
 outputs (what ``make run`` does); ``--out DIR`` writes the executed copies to ``DIR``
 instead and points ``RECASKETCH_RESULTS_DIR`` there, so the notebooks save their
 figures and metric tables beside them (what ``make results`` does).
@@ -23,9 +23,12 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ._utils import duration
+import nbformat
+from nbclient import NotebookClient
 
-__all__ = ["SITTINGS_LOG", "describe_sittings", "execute_notebook", "sittings"]
+from ..study.report import SITTINGS_LOG
+
+__all__ = ["execute_notebook"]
 
 
 #: A tqdm bar's elapsed/remaining time and rate, e.g. `` [00:06<00:00, 5.69combination/s]``.
@@ -93,9 +96,6 @@ def execute_notebook(path, out_path=None, timeout=None, cwd=None) -> Path:
         The written notebook. If a cell fails, the partly executed notebook is
         still written (so the error can be read there) and the error is raised.
     """
-    import nbformat
-    from nbclient import NotebookClient
-
     path = Path(path)
     out_path = Path(out_path) if out_path is not None else path
     nb = nbformat.read(path, as_version=4)
@@ -199,10 +199,6 @@ def _record_stops(client, notebook=None):
 
 # --------------------------------------------------------------------- sittings
 
-#: The record of ``make results`` runs in each results folder, one JSON line per event.
-SITTINGS_LOG = "sittings.jsonl"
-
-
 class _Sitting:
     """One execution of one notebook into a results folder: a line when it starts, one when it
     ends, and one every ``heartbeat_s`` seconds in between, so that a process killed outright
@@ -236,84 +232,6 @@ class _Sitting:
     def end(self, status: str):
         self._ended.set()
         self._write(event="end", status=status, seconds=round(time.time() - self.started, 1))
-
-
-def sittings(folder, notebook: str):
-    """The executions of ``notebook`` recorded in a results folder, oldest first.
-
-    ``make results`` (``--out``) writes a line to ``<folder>/sittings.jsonl`` when a
-    notebook starts and one when it ends. A long run stopped and run again (it resumes
-    from its logs) leaves one row per sitting: ``started`` (UTC), ``seconds``,
-    ``status`` ("completed", "interrupted", "failed", or "no end recorded" where the
-    process was killed outright, or is the one still running: its ``seconds`` are then
-    those of its last heartbeat, written every minute, and NaN before the first).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``started``, ``seconds`` and ``status``; empty when nothing was recorded.
-    """
-    import pandas as pd
-
-    path = Path(folder) / SITTINGS_LOG
-    rows = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn line
-            if entry.get("notebook") != notebook:
-                continue
-            row = rows.setdefault(entry["run"], {"started": entry["started"], "seconds": float("nan"),
-                                                 "status": "no end recorded"})
-            if entry.get("event") == "end":
-                row.update(seconds=entry["seconds"], status=entry["status"])
-            elif entry.get("event") == "alive" and row["status"] == "no end recorded":
-                row["seconds"] = entry["seconds"]  # the last heartbeat: how long it ran at least
-    table = pd.DataFrame(list(rows.values()), columns=["started", "seconds", "status"])
-    return table.sort_values("started", kind="stable").reset_index(drop=True)
-
-
-def describe_sittings(table, this_run_seconds: float) -> str:
-    """One sentence on how long a results run took over all its sittings.
-
-    ``table`` is :func:`sittings`' for a notebook executing now (its last row is this
-    run, not yet ended); ``this_run_seconds`` is how long this run has taken so far. The
-    sittings since the last completed one are the ones this run resumed from.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"started": ["a", "b", "c", "d"], "seconds": [60.0, 7200.0, 3600.0, float("nan")],
-    ...                   "status": ["completed", "interrupted", "interrupted", "no end recorded"]})
-    >>> describe_sittings(t, 1800)
-    'Sitting 3 of this results run: it resumed from the logs and caches of 2 earlier sittings (3.0 h), and took 30 min itself; 3.5 h in all.'
-    >>> describe_sittings(t, 1800) == describe_sittings(t.iloc[1:], 1800)
-    True
-    >>> describe_sittings(t.iloc[[0, 3]], 300)
-    'One sitting: 5 min.'
-    """
-    before_this = table.iloc[:-1]
-    completed = [i for i, status in enumerate(before_this["status"]) if status == "completed"]
-    earlier = before_this.iloc[completed[-1] + 1:] if completed else before_this
-    if earlier.empty:
-        return f"One sitting: {duration(this_run_seconds)}."
-    unknown = int(earlier["seconds"].isna().sum())
-    killed = int((earlier["status"] == "no end recorded").sum()) - unknown  # timed by their heartbeats
-    before = float(earlier["seconds"].sum())
-    detail = ""
-    if killed:
-        detail = (f"; {killed} of them killed outright, counted to {'their' if killed > 1 else 'its'} "
-                  "last heartbeat")
-    sentence = (f"Sitting {len(earlier) + 1} of this results run: it resumed from the logs and caches of "
-                f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''} ({duration(before)}{detail}), "
-                f"and took {duration(this_run_seconds)} itself; {duration(before + this_run_seconds)} in all")
-    if unknown:
-        they = "they" if unknown > 1 else "it"
-        sentence += (f", not counting {unknown} sitting{'s' if unknown > 1 else ''} killed before "
-                     f"{they} recorded how long {they} ran")
-    return sentence + "."
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import mean_squared_error
 
-from .metrics import as_factors
+from ..metrics import as_factors
 
 __all__ = ["dense_predictions", "naive_mse", "naive_precision_at_k"]
 

@@ -1,10 +1,10 @@
 """Render the ordered notebooks as a small static tutorial that reads offline.
 
-``python -m recasketch.site`` (what ``make html`` runs) writes ``site/``: an ``index.html``
+``python -m recasketch.tools.site`` (what ``make html`` runs) writes ``site/``: an ``index.html``
 with one entry per notebook (its title, its purpose paragraph and the data it ran on) and
 one page per notebook with previous/next links and a table of contents. Pages are
 rendered by nbconvert's ``HTMLExporter`` with the small template in
-``recasketch/site_templates/recasketch`` (JupyterLab's, less its CDN scripts); the index
+``recasketch/tools/site_templates/recasketch`` (JupyterLab's, less its CDN scripts); the index
 page is rendered by the same Jinja environment.
 
 Every page works from a ``file://`` URL without a network: figures are the notebooks'
@@ -33,7 +33,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 
-from recasketch import config
+from .. import config
 
 __all__ = ["Page", "build_site", "data_description"]
 
@@ -289,7 +289,7 @@ def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO) -> lis
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recasketch.site",
+    parser = argparse.ArgumentParser(prog="python -m recasketch.tools.site",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="executed notebooks in reading order (default: notebooks/NN_*.ipynb)")

@@ -8,7 +8,7 @@ and records every call with the seconds elapsed since the strategy began:
 
 ``"forest"`` (:func:`forest_search`)
     The post's: ``forest_minimize`` with ``epochs`` a search dimension, run through
-    :func:`recasketch.tuning.resumable_search`.
+    :func:`recasketch.tuning.search.resumable_search`.
 ``"learning curve"`` (:func:`learning_curve_search`)
     ``forest_minimize`` over the space *without* ``epochs``. Each point is trained once,
     ``step`` epochs at a time with ``fit_partial`` up to ``max_epochs``, scored on the
@@ -37,10 +37,16 @@ from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
+from skopt import forest_minimize
+from skopt.space import Integer, check_dimension
 from tqdm import tqdm
 
-from . import cache, metrics, tuning
-from ._utils import check_random_state, duration, seed_from
+from ..parallel import cache
+from ..utils import check_count, check_random_state, duration, seed_from
+from .curves import train_more
+from .objectives import LightFMObjective
+from .search import resumable_search
+from .search_log import WORST_VALUE, FitFailed, describe_space, dimensions
 
 __all__ = [
     "CALL_COLUMNS",
@@ -75,8 +81,8 @@ class _Call(NamedTuple):
     reason: str | None = None
 
 
-class _Objective(tuning.LightFMObjective):
-    """:class:`recasketch.tuning.LightFMObjective` scoring one protocol only, with checkpoints.
+class _Objective(LightFMObjective):
+    """:class:`recasketch.tuning.objectives.LightFMObjective` scoring one protocol only, with checkpoints.
 
     The parent builds the model for a point (``LightFM(loss, random_state,
     **post_lightfm_params(point))``) and trains it for ``point["epochs"]``; here a call
@@ -90,30 +96,15 @@ class _Objective(tuning.LightFMObjective):
                          loss=loss, num_threads=num_threads, random_state=random_state)
         self.exclude = self.train.tocsr() if exclude_train else None
 
-    def score(self, model) -> float:
-        """Validation p@k of a fitted ``model``; raises FitFailed where it means nothing."""
-        try:
-            user_vectors, item_vectors = metrics.as_factors(model, item_features=self.item_features)
-            bound = (float(np.linalg.norm(user_vectors.astype(np.float64), axis=1).max())
-                     * float(np.linalg.norm(item_vectors.astype(np.float64), axis=1).max()))
-            if not bound < float(np.finfo(np.float32).max):
-                raise tuning.FitFailed(
-                    f"the fit diverged: its scores can reach {bound:.3g}, beyond float32's range, "
-                    "so they would overflow and rank nothing"
-                )
-            value = metrics.precision_at_k(model, self.test, self.k, users=self.users,
-                                           exclude=self.exclude, item_features=self.item_features,
-                                           num_threads=self.num_threads)
-        except metrics.NonFiniteModelError as err:
-            raise tuning.FitFailed(str(err)) from None
-        if not np.isfinite(value):
-            raise tuning.FitFailed(f"non-finite p@{self.k} {value}")
-        return float(value)
+    def p_at_k(self, model) -> float:
+        """Validation p@k of a fitted ``model``; FitFailed where it means nothing (see
+        :meth:`recasketch.tuning.objectives.LightFMObjective.score`)."""
+        return float(self.score(model, {"p@k": (self.test, self.exclude)}, self.num_threads)["p@k"])
 
     def full_fit(self, point: Mapping) -> _Call:
         """Train ``point["epochs"]`` epochs from scratch and score once (strategies a and c)."""
         epochs = int(point["epochs"])
-        return _Call(self.score(self.fit(point)), epochs, epochs)
+        return _Call(self.p_at_k(self.fit(point)), epochs, epochs)
 
     def curve(self, point: Mapping, checkpoints: list[int], patience: int) -> _Call:
         """Train ``point`` up to each checkpoint in turn, keeping the best (strategy b).
@@ -126,15 +117,15 @@ class _Objective(tuning.LightFMObjective):
         best_value, best_epoch, done, since_best = -np.inf, None, 0, 0
         for epoch in checkpoints:
             try:
-                tuning.train_more(model, self.train, epoch - done, item_features=self.item_features,
-                                  num_threads=self.num_threads)
-                value = self.score(model)
-            except (ValueError, tuning.FitFailed) as err:
+                train_more(model, self.train, epoch - done, item_features=self.item_features,
+                           num_threads=self.num_threads)
+                value = self.p_at_k(model)
+            except (ValueError, FitFailed) as err:
                 if isinstance(err, ValueError) and "finite" not in str(err):
                     raise
                 reason = f"at epoch {epoch}: {err}"
                 if best_epoch is None:
-                    failed = tuning.FitFailed(reason)
+                    failed = FitFailed(reason)
                     failed.epochs_trained = epoch
                     raise failed from None
                 return _Call(best_value, best_epoch, epoch,
@@ -167,9 +158,9 @@ class _Recorder:
         try:
             call = self.run(point)
             status = "ok"
-        except tuning.FitFailed as err:
+        except FitFailed as err:
             trained = getattr(err, "epochs_trained", point.get("epochs"))
-            call = _Call(-tuning.WORST_VALUE + 0.0, None, trained, str(err))
+            call = _Call(-WORST_VALUE + 0.0, None, trained, str(err))
             status = "failed"
         end = time.perf_counter()
         if status == "ok" and not call.value <= self.best:
@@ -186,7 +177,7 @@ class _Recorder:
             self.bar.update(max(min(end - self.start, self.time_budget_s) - self.bar.n, 0))
         self.bar.set_postfix_str(f"best {self.best:.4f}", refresh=False)
         if status == "failed":
-            raise tuning.FitFailed(call.reason)
+            raise FitFailed(call.reason)
         return {"p@k": call.value}
 
     def frame(self) -> pd.DataFrame:
@@ -209,16 +200,10 @@ def _check_budget(time_budget_s, max_calls):
                                       or not time_budget_s > 0):
         raise ValueError(f"time_budget_s must be a number of seconds > 0, got {time_budget_s!r}.")
     if max_calls is not None:
-        _check_count(max_calls, "max_calls")
+        check_count(max_calls, "max_calls")
 
 
-def _check_count(value, name, low=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
-
-
-def _seed(random_state) -> int:
+def _int_seed(random_state) -> int:
     """An int seed for skopt and LightFM: an int as given, else one drawn from it."""
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
@@ -226,8 +211,6 @@ def _seed(random_state) -> int:
 
 
 def _epochs_high(space: Mapping, strategy: str) -> int:
-    from skopt.space import Integer, check_dimension
-
     if "epochs" not in space:
         raise ValueError(
             f"The {strategy!r} strategy needs an 'epochs' dimension in space (e.g. (1, 260)); "
@@ -248,13 +231,11 @@ def _search(strategy, run, train, validation, users, space, time_budget_s, max_c
     random search. (``dummy_minimize`` would do the same, but skopt 0.10.2 cannot
     build its optimizer with scikit-learn >= 1.6.)
     """
-    from skopt import forest_minimize
-
     _check_budget(time_budget_s, max_calls)
     n_calls = _UNBOUNDED_CALLS if max_calls is None else int(max_calls)
     if n_initial_points is None:
         n_initial_points = n_calls
-    n_initial_points = min(_check_count(n_initial_points, "n_initial_points", low=0), n_calls)
+    n_initial_points = min(check_count(n_initial_points, "n_initial_points", low=0), n_calls)
     objective = _Objective(train, validation, users=users, k=k, item_features=item_features,
                            num_threads=num_threads, random_state=seed, exclude_train=exclude_train)
     names = [name for name in space if name != "epochs"]
@@ -274,7 +255,7 @@ def _search(strategy, run, train, validation, users, space, time_budget_s, max_c
         return forest_minimize(func, dimensions, callback=[spent], **kwargs)
 
     try:
-        tuning.resumable_search(recorder, space, n_calls, n_initial_points=n_initial_points,
+        resumable_search(recorder, space, n_calls, n_initial_points=n_initial_points,
                                 minimizer=minimize, random_state=seed, progress=False)
     finally:
         bar.close()
@@ -296,9 +277,9 @@ def forest_search(train, validation, users, space: Mapping, time_budget_s=None, 
         Validation users (the split's ``user_index``); ``None`` scores every user with
         a validation like.
     space : mapping of str to skopt dimension or tuple
-        As ``recasketch.budgets.warp_search(...).space``: ``epochs`` (an integer range)
+        As ``recasketch.study.budgets.warp_search(...).space``: ``epochs`` (an integer range)
         plus the model's parameters (``learning_rate``, ``no_components``, ``alpha``,
-        or ``item_alpha`` and ``scaling``; see :func:`recasketch.tuning.post_lightfm_params`).
+        or ``item_alpha`` and ``scaling``; see :func:`recasketch.tuning.objectives.post_lightfm_params`).
     time_budget_s : float, default=None
         Wall seconds: no call is launched once they are spent (a call in progress
         finishes, and the first call always runs).
@@ -315,7 +296,7 @@ def forest_search(train, validation, users, space: Mapping, time_budget_s=None, 
         Side information for training and scoring.
     exclude_train : bool, default=False
         ``False`` scores p@k with every item ranked (the posts' protocol, as
-        :class:`recasketch.tuning.LightFMObjective`'s ``"p@k"``); ``True`` removes each
+        :class:`recasketch.tuning.objectives.LightFMObjective`'s ``"p@k"``); ``True`` removes each
         user's train likes first.
     progress : bool, default=True
         Show a progress bar (over seconds, or calls when only ``max_calls`` is given).
@@ -329,7 +310,7 @@ def forest_search(train, validation, users, space: Mapping, time_budget_s=None, 
         One row per call, in order: ``strategy`` ("forest"), ``call`` (0-based), one
         column per parameter of ``space`` but ``epochs``, ``epochs_used`` (the point's
         epochs; <NA> for a failed call), ``epochs_trained`` (the point's epochs),
-        ``value`` (validation p@k; ``-tuning.WORST_VALUE`` for a failed call),
+        ``value`` (validation p@k; ``-WORST_VALUE`` for a failed call),
         ``seconds`` (of the call), ``elapsed`` (seconds since the search began, at the
         call's end, the minimiser's own time included), ``best_so_far`` (the best
         ``value`` of the ok calls so far; NaN before the first), ``status``
@@ -338,7 +319,7 @@ def forest_search(train, validation, users, space: Mapping, time_budget_s=None, 
     _epochs_high(space, "forest")
     return _search("forest", _Objective.full_fit, train, validation, users, space, time_budget_s,
                    max_calls, n_initial_points, k, num_threads, item_features, exclude_train,
-                   progress, _seed(random_state))
+                   progress, _int_seed(random_state))
 
 
 def random_search(train, validation, users, space: Mapping, time_budget_s=None, max_calls=None,
@@ -354,7 +335,7 @@ def random_search(train, validation, users, space: Mapping, time_budget_s=None, 
     _epochs_high(space, "random")
     return _search("random", _Objective.full_fit, train, validation, users, space, time_budget_s,
                    max_calls, None, k, num_threads, item_features, exclude_train, progress,
-                   _seed(random_state))
+                   _int_seed(random_state))
 
 
 def learning_curve_search(train, validation, users, space: Mapping, time_budget_s=None,
@@ -400,11 +381,11 @@ num_threads, item_features, exclude_train, progress, random_state
         ``epochs_used`` the best checkpoint and ``epochs_trained`` the last one
         trained (where the curve stopped or diverged).
     """
-    step = _check_count(step, "step")
-    patience = _check_count(patience, "patience")
+    step = check_count(step, "step")
+    patience = check_count(patience, "patience")
     if max_epochs is None:
         max_epochs = _epochs_high(space, "learning curve")
-    max_epochs = _check_count(max_epochs, "max_epochs")
+    max_epochs = check_count(max_epochs, "max_epochs")
     checkpoints = list(range(step, max_epochs + 1, step))
     if not checkpoints or checkpoints[-1] != max_epochs:
         checkpoints.append(max_epochs)
@@ -419,7 +400,7 @@ num_threads, item_features, exclude_train, progress, random_state
 
     return _search("learning curve", run, train, validation, users, searched, time_budget_s,
                    max_calls, n_initial_points, k, num_threads, item_features, exclude_train,
-                   progress, _seed(random_state))
+                   progress, _int_seed(random_state))
 
 
 #: The strategies by name, in the order :func:`compare_strategies` runs them.
@@ -452,7 +433,7 @@ item_features, exclude_train, progress, random_state
         Generator as ``random_state`` draws one seed shared by all.
     cache_dir : str or Path, default=None
         Where each finished strategy's calls are kept (``strategy-<name>.pkl``, see
-        :mod:`recasketch.cache`): run again with the same data and settings, a finished
+        :mod:`recasketch.parallel.cache`): run again with the same data and settings, a finished
         strategy is read back and only the others run, so an interrupted comparison
         loses at most the strategy it was in. Each strategy keeps its own unbroken clock.
         ``None`` keeps nothing.
@@ -467,7 +448,7 @@ item_features, exclude_train, progress, random_state
     if unknown or not len(strategies):
         raise ValueError(f"Unknown or no strategies {unknown or list(strategies)}; "
                          f"choose from {list(STRATEGIES)}.")
-    seed = _seed(random_state)
+    seed = _int_seed(random_state)
     shared = dict(time_budget_s=time_budget_s, max_calls=max_calls, k=k, num_threads=num_threads,
                   item_features=item_features, exclude_train=exclude_train, progress=progress,
                   random_state=seed)
@@ -477,7 +458,7 @@ item_features, exclude_train, progress, random_state
                "random": {}}
     data = cache.fingerprint(train, validation, None if users is None else np.asarray(users), item_features)
     settings = {name: value for name, value in shared.items() if name not in ("progress", "item_features")}
-    space_text = tuning._describe_space(tuning._dimensions(space))
+    space_text = describe_space(dimensions(space))
     frames = []
     for name in strategies:
         path = None if cache_dir is None else Path(cache_dir) / f"strategy-{name.replace(' ', '-')}.pkl"

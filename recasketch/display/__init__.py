@@ -1,0 +1,2 @@
+"""What the notebooks show: figures (``plots``) and grids of model thumbnails (``thumbnails``).
+"""

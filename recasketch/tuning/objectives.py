@@ -1,0 +1,211 @@
+"""Search objectives: LightFM trained at a point of post 2's spaces and scored.
+
+:func:`post_lightfm_params` translates a point of post 2's spaces into LightFM's
+arguments, :class:`LightFMObjective` trains and scores one point for a search, and
+:func:`side_information_start` carries the best point of the search without features
+over to the search with them, as post 2 meant to.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+from lightfm import LightFM
+
+from .. import metrics
+from ..utils import plain
+from .search import clip_to_space
+from .search_log import FitFailed
+
+__all__ = ["LightFMObjective", "ValidationObjective", "post_lightfm_params", "side_information_start"]
+
+
+def post_lightfm_params(point: Mapping) -> dict:
+    """LightFM's keyword arguments for a point of post 2's search spaces.
+
+    Post 2 searched ``alpha`` as one value for both ``user_alpha`` and ``item_alpha``,
+    and, with item features, ``item_alpha`` and a ``scaling`` with ``user_alpha =
+    item_alpha * scaling``. ``epochs`` is not a model parameter and is left out; every
+    other name is passed through.
+
+    Examples
+    --------
+    >>> post_lightfm_params({"epochs": 5, "learning_rate": 0.05, "alpha": 1e-4})
+    {'learning_rate': 0.05, 'user_alpha': 0.0001, 'item_alpha': 0.0001}
+    >>> post_lightfm_params({"item_alpha": 1e-4, "scaling": 0.5})
+    {'item_alpha': 0.0001, 'user_alpha': 5e-05}
+    """
+    params = {k: v for k, v in point.items() if k != "epochs"}
+    if "alpha" in params:
+        alpha = params.pop("alpha")
+        params.update(user_alpha=alpha, item_alpha=alpha)
+    if "scaling" in params:
+        if "item_alpha" not in params:
+            raise ValueError("A point with 'scaling' needs 'item_alpha' (user_alpha = item_alpha * scaling).")
+        params["user_alpha"] = params["item_alpha"] * params.pop("scaling")
+    return params
+
+
+class LightFMObjective:
+    """Train LightFM at one point of a search space and score it on the test likes.
+
+    Each call builds ``LightFM(loss=loss, random_state=random_state, **params)`` from
+    the point (through ``to_params``, by default :func:`post_lightfm_params`), trains
+    it for ``point["epochs"]`` epochs and returns the test precision@k in both
+    protocols: ``{"p@k": post 2's (all items ranked), "p@k filtered": train likes
+    removed}``. A fit that diverges — LightFM raises ``ValueError("Not all estimated
+    parameters are finite")`` at high learning rates — a model whose scores could
+    overflow float32, one the metrics refuse as non-finite
+    (:class:`recasketch.metrics.NonFiniteModelError`) or scores that are not finite
+    raise :class:`FitFailed`.
+
+    Parameters
+    ----------
+    train, test : scipy.sparse matrix of shape (n_users, n_items)
+        The split.
+    users : array-like of int, default=None
+        Users to score (the split's ``user_index``); ``None``: every user with a test like.
+    k : int, default=5
+    item_features : scipy.sparse matrix of shape (n_items, n_features), default=None
+        Side information, passed to ``fit`` and to the metrics.
+    loss : str, default="warp"
+    num_threads : int, default=1
+        LightFM's training threads. With 1 a call is exactly repeatable; with more,
+        LightFM's lock-free updates make it differ slightly from run to run.
+    random_state : int, default=2016
+        LightFM's seed, the same for every call (as in post 2).
+    to_params : callable, default=None
+        Maps a point (dict) to LightFM's keyword arguments; default
+        :func:`post_lightfm_params`.
+    """
+
+    def __init__(self, train, test, users=None, k=5, item_features=None, loss="warp",
+                 num_threads=1, random_state=2016, to_params=None):
+        self.train = sp.coo_matrix(train)
+        self.test = sp.csr_matrix(test)
+        self.users = users
+        self.k = k
+        self.item_features = item_features
+        self.loss = loss
+        self.num_threads = num_threads
+        self.random_state = random_state
+        self.to_params = to_params or post_lightfm_params
+
+    def model(self, point: Mapping):
+        """The unfitted LightFM for ``point``."""
+        return LightFM(loss=self.loss, random_state=self.random_state, **self.to_params(point))
+
+    def fit(self, point: Mapping):
+        """A LightFM trained at ``point``; raises :class:`FitFailed` if it diverges."""
+        model = self.model(point)
+        try:
+            model.fit(self.train, epochs=int(point["epochs"]), item_features=self.item_features,
+                      num_threads=self.num_threads)
+        except ValueError as err:
+            if "finite" not in str(err):
+                raise
+            raise FitFailed(f"the fit diverged: {err}") from None
+        return model
+
+    def __call__(self, point: Mapping) -> dict:
+        return self.score(self.fit(point), {"p@k": (self.test, None),
+                                            "p@k filtered": (self.test, self.train.tocsr())})
+
+    def score(self, model, protocols: Mapping, num_threads: int = 0) -> dict:
+        """The precision@k of a fitted ``model`` in each protocol, or :class:`FitFailed`.
+
+        Parameters
+        ----------
+        model : lightfm.LightFM
+            Fitted with this objective's ``item_features``.
+        protocols : mapping of str to (sparse matrix, sparse matrix or None)
+            Name -> ``(likes, exclude)``: the held-out likes to score, and the likes
+            removed before ranking (``None`` ranks every item).
+        num_threads : int, default=0
+            Threads of the scoring; 0 uses every core.
+
+        Raises
+        ------
+        FitFailed
+            If the model's scores can exceed float32's range (they would overflow and rank
+            nothing), the metrics refuse it as non-finite
+            (:class:`recasketch.metrics.NonFiniteModelError`) or a precision is not finite.
+        """
+        try:
+            user_vectors, item_vectors = metrics.as_factors(model, item_features=self.item_features)
+            bound = (float(np.linalg.norm(user_vectors.astype(np.float64), axis=1).max())
+                     * float(np.linalg.norm(item_vectors.astype(np.float64), axis=1).max()))
+            if not bound < float(np.finfo(np.float32).max):
+                raise FitFailed(
+                    f"the fit diverged: its scores can reach {bound:.3g}, beyond float32's range, "
+                    "so they would overflow and rank nothing"
+                )
+            scores = {name: metrics.precision_at_k(model, likes, self.k, users=self.users, exclude=exclude,
+                                                   item_features=self.item_features, num_threads=num_threads)
+                      for name, (likes, exclude) in protocols.items()}
+        except metrics.NonFiniteModelError as err:
+            raise FitFailed(str(err)) from None
+        bad = {name: value for name, value in scores.items() if not np.isfinite(value)}
+        if bad:
+            raise FitFailed(f"non-finite scores {bad}")
+        return scores
+
+
+class ValidationObjective:
+    """A search objective that scores on validation and records the test score beside it.
+
+    Wraps :class:`LightFMObjective` built on ``(train, validation)``:
+    the search maximises ``"p@k"`` (validation, posts' protocol) while each logged call
+    also holds ``"test p@k"``, so the choice made on validation can be reported on test
+    and set beside the choice the posts made on test, from the same calls. It refuses
+    the models :class:`LightFMObjective` refuses (:meth:`LightFMObjective.score`).
+    """
+
+    def __init__(self, train, validation, test, users, k: int = 5, item_features=None,
+                 num_threads: int = 1, random_state: int = 2016, to_params=None):
+        self.inner = LightFMObjective(train, validation, users, k=k, item_features=item_features,
+                                      num_threads=num_threads, random_state=random_state,
+                                      to_params=to_params)
+        self.test = sp.csr_matrix(test)
+
+    def __call__(self, point) -> dict:
+        inner = self.inner
+        return inner.score(inner.fit(point), {"p@k": (inner.test, None), "test p@k": (self.test, None)})
+
+
+def side_information_start(best: Mapping, space: Mapping, scaling: float = 1.0) -> dict:
+    """Post 2's warm start for its search with item features: the best point without them.
+
+    The best point of the search without features (``epochs``, ``learning_rate``,
+    ``no_components``, ``alpha``) becomes a point of the search with features:
+    ``alpha`` becomes ``item_alpha`` and ``scaling`` is 1, so ``user_alpha = item_alpha
+    = alpha`` and the point trains the same model (plus the features). Values outside
+    ``space`` are moved to its bounds (:func:`clip_to_space`).
+
+    Post 2 meant to do this with ``x0 = res.x.append(1.)``; ``list.append`` returns
+    ``None``, so its second search started from random points only.
+
+    Parameters
+    ----------
+    best : mapping
+        The best call of the first search (e.g. ``SearchResult.best``); keys other
+        than the first space's are ignored.
+    space : mapping
+        The space of the search with features (it has ``item_alpha`` and ``scaling``).
+    scaling : float, default=1.0
+
+    Examples
+    --------
+    >>> from recasketch.study import published
+    >>> side_information_start(published.WARP_SEARCH["best"], published.WARP_SIDE_INFO_SEARCH["space"])
+    {'epochs': 168, 'learning_rate': 0.0913, 'no_components': 104, 'item_alpha': 0.000235, 'scaling': 1.0}
+    """
+    carried = [name for name in space if name not in ("item_alpha", "scaling")]
+    missing = [name for name in (*carried, "alpha") if name not in best]
+    if missing:
+        raise ValueError(f"The best point lacks {missing}; pass a call of the search without features.")
+    point = {name: plain(best[name]) for name in carried}
+    point.update(item_alpha=float(best["alpha"]), scaling=float(scaling))
+    return clip_to_space(point, space)
