@@ -58,23 +58,9 @@ import pandas as pd
 from . import config
 from .errors import DataError, DownloadError  # both re-exported: importable from here
 
-__all__ = [
-    "DataError",
-    "DownloadError",
-    "FEATURES_COLUMNS",
-    "FEATURES_FILES",
-    "FEATURES_HEADER",
-    "LIKES_COLUMNS",
-    "LIKES_FILES",
-    "LIKES_HEADER",
-    "MID_PATTERN",
-    "UID_PATTERN",
-    "Dataset",
-    "load_dataset",
-    "read_features",
-    "read_ground_truth",
-    "read_likes",
-]
+__all__ = ["DataError", "DownloadError", "FEATURES_COLUMNS", "FEATURES_FILES", "FEATURES_HEADER",
+           "LIKES_COLUMNS", "LIKES_FILES", "LIKES_HEADER", "MID_PATTERN", "UID_PATTERN", "Dataset",
+           "load_dataset", "read_features", "read_ground_truth", "read_likes"]
 
 logger = logging.getLogger(__name__)
 

@@ -15,16 +15,8 @@ import scipy.sparse as sp
 
 from .errors import DataError
 
-__all__ = [
-    "Interactions",
-    "ItemFeatures",
-    "build_interactions",
-    "build_item_features",
-    "drop_repeated_features",
-    "feature_keys",
-    "interaction_stats",
-    "threshold_interactions",
-]
+__all__ = ["Interactions", "ItemFeatures", "build_interactions", "build_item_features",
+           "drop_repeated_features", "feature_keys", "interaction_stats", "threshold_interactions"]
 
 
 def _check_columns(df: pd.DataFrame, columns, what: str = "frame") -> None:

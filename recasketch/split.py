@@ -7,16 +7,10 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .utils import check_random_state
+from .utils import check_count, check_random_state
 
-__all__ = [
-    "ColdStartSplit",
-    "TrainValidationTestSplit",
-    "cold_start_split",
-    "largest_split_count",
-    "train_test_split",
-    "train_validation_test_split",
-]
+__all__ = ["ColdStartSplit", "TrainValidationTestSplit", "cold_start_split", "largest_split_count",
+           "train_test_split", "train_validation_test_split"]
 
 
 class TrainValidationTestSplit(NamedTuple):
@@ -281,10 +275,8 @@ def largest_split_count(likes, split_count: int = 5, fraction: float | None = 0.
     4
     """
     likes = _canonical_likes(likes)
-    if not isinstance(split_count, (int, np.integer)) or split_count < 1:
-        raise ValueError(f"split_count must be an integer >= 1, got {split_count!r}.")
-    if not isinstance(parts, (int, np.integer)) or parts < 2:
-        raise ValueError(f"parts must be an integer >= 2, got {parts!r}.")
+    check_count(split_count, "split_count")
+    check_count(parts, "parts", low=2)
     counts = np.diff(likes.indptr)
     needed = 1 if fraction is None else max(1, int(np.floor(fraction * likes.shape[0])))
     # The needed-th largest like count bounds the holdout.
@@ -312,8 +304,7 @@ def _canonical_likes(likes) -> sp.csr_matrix:
 def _check_holdout(likes, split_count, fraction, random_state):
     if not sp.issparse(likes):
         raise TypeError(f"likes must be a scipy.sparse matrix, got {type(likes).__name__}.")
-    if int(split_count) != split_count or split_count < 1:
-        raise ValueError(f"split_count must be an integer >= 1, got {split_count!r}.")
+    check_count(split_count, "split_count")
     if fraction is not None and not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1] or None, got {fraction!r}.")
     rng = check_random_state(random_state)

@@ -39,16 +39,8 @@ from .. import __version__, config
 from ..data import read_features, read_likes
 from ..errors import DataError, DownloadError
 
-__all__ = [
-    "SKETCHFAB_BLOB_IDS",
-    "SKETCHFAB_COMMIT",
-    "SKETCHFAB_DATA_URL",
-    "DownloadError",
-    "download_sketchfab_data",
-    "git_blob_id",
-    "main",
-    "mount_retries",
-]
+__all__ = ["SKETCHFAB_BLOB_IDS", "SKETCHFAB_COMMIT", "SKETCHFAB_DATA_URL", "DownloadError",
+           "download_sketchfab_data", "git_blob_id", "main", "mount_retries"]
 
 logger = logging.getLogger(__name__)
 

@@ -64,19 +64,8 @@ from .presets import PRESETS, REFERENCE_STATS, Preset
 from .vocabulary import (CATEGORIES, COMMON_TAGS, ODD_NAMES, TILTBRUSH_TAG, TOPICS, model_names,
                          pick, tail_vocab, topic_feature_keys)
 
-__all__ = [
-    "CATEGORIES",
-    "PRESETS",
-    "REFERENCE_STATS",
-    "Preset",
-    "SyntheticData",
-    "TOPICS",
-    "dataset_stats",
-    "format_stats",
-    "make_sketchfab_like",
-    "topic_feature_keys",
-    "write_dataset",
-]
+__all__ = ["CATEGORIES", "PRESETS", "REFERENCE_STATS", "Preset", "SyntheticData", "TOPICS", "dataset_stats",
+           "format_stats", "make_sketchfab_like", "topic_feature_keys", "write_dataset"]
 
 #: The psv dialect of the crawl; pass to ``DataFrame.to_csv``. Read it back with
 #: ``pd.read_csv(path, sep="|", quoting=csv.QUOTE_MINIMAL, quotechar="\\",

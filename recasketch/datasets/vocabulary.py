@@ -12,24 +12,10 @@ __all__ = ["CATEGORIES", "COMMON_TAGS", "TOPICS", "topic_feature_keys"]
 
 #: Sketchfab's model categories, as they appear in ``model_feats.psv``.
 CATEGORIES = (
-    "Animals",
-    "Architecture",
-    "Art & Abstract",
-    "Characters",
-    "Cultural Heritage",
-    "Electronics & Gadgets",
-    "Fashion & Style",
-    "Food & Drink",
-    "Furniture & Home",
-    "Music",
-    "Nature & Plants",
-    "News & Politics",
-    "People",
-    "Places & Scenes",
-    "Science, Nature & Education",
-    "Sports & Fitness",
-    "Vehicles",
-    "Weapons",
+    "Animals", "Architecture", "Art & Abstract", "Characters", "Cultural Heritage",
+    "Electronics & Gadgets", "Fashion & Style", "Food & Drink", "Furniture & Home", "Music",
+    "Nature & Plants", "News & Politics", "People", "Places & Scenes",
+    "Science, Nature & Education", "Sports & Fitness", "Vehicles", "Weapons",
 )
 
 

@@ -19,16 +19,8 @@ import seaborn as sns
 from ..metrics import FILTERED_TEST
 from ..tuning.grid import param_columns
 
-__all__ = [
-    "plot_grid_heatmaps",
-    "plot_grid_traces",
-    "plot_learning_curve",
-    "plot_best_so_far",
-    "plot_intervals",
-    "plot_model_comparison",
-    "plot_scores",
-    "save_figure",
-]
+__all__ = ["plot_grid_heatmaps", "plot_grid_traces", "plot_learning_curve", "plot_best_so_far",
+           "plot_intervals", "plot_model_comparison", "plot_scores", "save_figure"]
 
 _SPLIT_COLORS = {"train": "tab:blue", "test": "tab:orange", FILTERED_TEST: "tab:green"}
 _METRIC_LABELS = {"p@k": "precision@{k}", "mse": "MSE"}

@@ -39,25 +39,14 @@ from urllib.parse import quote
 
 import requests
 
-from .. import __version__
-from .. import config
+from .. import __version__, config
 from ..data import MID_PATTERN
 from ..datasets.download import mount_retries
 from ..errors import DataError
+from ..utils import check_count
 
-__all__ = [
-    "API_URL",
-    "PALETTE",
-    "Thumbnail",
-    "ThumbnailClient",
-    "TileGrid",
-    "is_model_id",
-    "model_url",
-    "placeholder_svg",
-    "thumbnails_for",
-    "tile_grid",
-    "topic_colours",
-]
+__all__ = ["API_URL", "PALETTE", "Thumbnail", "ThumbnailClient", "TileGrid", "is_model_id", "model_url",
+           "placeholder_svg", "thumbnails_for", "tile_grid", "topic_colours"]
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +173,7 @@ class ThumbnailClient:
             if not value or value <= 0:
                 raise ValueError(f"{name} must be > 0, got {value}.")
         for name, value in (("retries", retries), ("max_requests", max_requests)):
-            if not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
+            check_count(value, name, low=0)
         for name, value in (("backoff", backoff), ("max_wait", max_wait),
                             ("min_interval", min_interval)):
             if value < 0:

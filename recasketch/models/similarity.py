@@ -21,15 +21,10 @@ from typing import Mapping, NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "TopicAgreement",
-    "item_vectors",
-    "items_near_feature",
-    "similar_items",
-    "suggest_features",
-    "suggestion_agreement",
-    "topic_agreement",
-]
+from ..utils import check_count
+
+__all__ = ["TopicAgreement", "item_vectors", "items_near_feature", "similar_items", "suggest_features",
+           "suggestion_agreement", "topic_agreement"]
 
 _CHUNK_CELLS = 8_000_000  # scores held at once: 8M float32 = 32 MB
 
@@ -132,8 +127,7 @@ def similar_items(
     vectors = item_vectors(vectors, item_features)
     n_items = vectors.shape[0]
     queries = np.atleast_1d(np.asarray(items, dtype=np.int64))
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}.")
+    check_count(n, "n")
     limit = n_items if include_self else n_items - 1
     if n > limit:
         raise ValueError(f"n={n} asks for more neighbours than the {limit} items available.")

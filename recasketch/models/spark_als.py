@@ -51,18 +51,10 @@ from implicit.cpu.als import AlternatingLeastSquares
 
 from .. import metrics
 from ..errors import EngineUnavailableError
+from ..utils import check_count
 
-__all__ = [
-    "MIN_JAVA",
-    "SparkALS",
-    "check_java",
-    "driver_log",
-    "recommend_precision_at_k",
-    "recommend_top_k",
-    "regularization_sweep",
-    "spark_session",
-    "stop_spark",
-]
+__all__ = ["MIN_JAVA", "SparkALS", "check_java", "driver_log", "recommend_precision_at_k", "recommend_top_k",
+           "regularization_sweep", "spark_session", "stop_spark"]
 
 #: The oldest Java that Spark 4 runs on.
 MIN_JAVA = 17
@@ -370,10 +362,8 @@ class SparkALS:
         return getattr(self, "item_factors_", None)
 
     def _check_params(self):
-        if int(self.factors) != self.factors or self.factors < 1:
-            raise ValueError(f"factors must be an integer >= 1, got {self.factors!r}.")
-        if int(self.iterations) != self.iterations or self.iterations < 1:
-            raise ValueError(f"iterations must be an integer >= 1, got {self.iterations!r}.")
+        check_count(self.factors, "factors")
+        check_count(self.iterations, "iterations")
         if not self.regularization >= 0:
             raise ValueError(f"regularization must be >= 0, got {self.regularization!r}.")
         if not self.alpha >= 1:

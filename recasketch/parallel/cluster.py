@@ -44,18 +44,8 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import EngineUnavailableError
 
-__all__ = [
-    "DEFAULT_SCHEDULER",
-    "LOCAL",
-    "PROCESSES",
-    "SCHEDULER_ENV",
-    "Shared",
-    "close_local",
-    "get_client",
-    "map_unordered",
-    "n_workers",
-    "resolve_scheduler",
-]
+__all__ = ["DEFAULT_SCHEDULER", "LOCAL", "PROCESSES", "SCHEDULER_ENV", "Shared", "close_local", "get_client",
+           "map_unordered", "n_workers", "resolve_scheduler"]
 
 #: The environment variable that sets the default scheduler, e.g. ``tcp://host:8786``.
 SCHEDULER_ENV = "RECASKETCH_SCHEDULER"

@@ -52,20 +52,8 @@ from ..utils import json_default
 from . import published
 from .experiment import split_likes
 
-__all__ = [
-    "FREE_PARAMETERS",
-    "PROXY_TARGETS",
-    "TARGETS",
-    "Target",
-    "calibrate",
-    "distance_sentence",
-    "match_statistics",
-    "measure",
-    "measure_report",
-    "read_report",
-    "report_table",
-    "stand_in_note",
-]
+__all__ = ["FREE_PARAMETERS", "PROXY_TARGETS", "TARGETS", "Target", "calibrate", "distance_sentence",
+           "match_statistics", "measure", "measure_report", "read_report", "report_table", "stand_in_note"]
 
 #: The split every target is measured on: notebooks 01 and 02's.
 SPLIT_SEED = 2016

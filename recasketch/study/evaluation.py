@@ -29,22 +29,9 @@ from ..datasets.synthetic import topic_feature_keys
 from ..preprocess import feature_keys
 from ..tuning.curves import learning_curve, train_more
 
-__all__ = [
-    "METRICS",
-    "PROTOCOLS",
-    "Fitted",
-    "restrict_items",
-    "clear_difference",
-    "epochs_on_validation",
-    "evaluate",
-    "fit_timed",
-    "optimism_sentence",
-    "ranking_sentence",
-    "small_grid",
-    "tag_truth",
-    "score_with_ci",
-    "select_on_validation",
-]
+__all__ = ["METRICS", "PROTOCOLS", "Fitted", "restrict_items", "clear_difference", "epochs_on_validation",
+           "evaluate", "fit_timed", "optimism_sentence", "ranking_sentence", "small_grid", "tag_truth",
+           "score_with_ci", "select_on_validation"]
 
 #: Metric label -> (function of :mod:`recasketch.metrics`, cut-off or None).
 METRICS = {

@@ -42,18 +42,8 @@ from ..parallel import cluster
 from ..preprocess import build_interactions, threshold_interactions
 from ..tuning.grid import grid_search_learning_curve
 
-__all__ = [
-    "FitCost",
-    "compare_grid_schedulers",
-    "fit_growth",
-    "growth_table",
-    "implicit_fit_cost",
-    "machine_memory_bytes",
-    "scaled_likes",
-    "scaled_preset",
-    "spark_fit_cost",
-    "stop_engines",
-]
+__all__ = ["FitCost", "compare_grid_schedulers", "fit_growth", "growth_table", "implicit_fit_cost",
+           "machine_memory_bytes", "scaled_likes", "scaled_preset", "spark_fit_cost", "stop_engines"]
 
 
 def scaled_preset(scale: float, base: str = "full"):

@@ -40,17 +40,9 @@ from sklearn.preprocessing import normalize
 from ..preprocess import ItemFeatures
 from ..utils import check_random_state
 
-__all__ = [
-    "SEPARATE_TAG_REGULARISATION_NOTE",
-    "TAG_WEIGHT_SCHEMES",
-    "drop_rare_features",
-    "identity_for_popular",
-    "n_identity_columns",
-    "permuted_tags",
-    "scale_features",
-    "tags_only",
-    "weight_tags",
-]
+__all__ = ["SEPARATE_TAG_REGULARISATION_NOTE", "TAG_WEIGHT_SCHEMES", "drop_rare_features",
+           "identity_for_popular", "n_identity_columns", "permuted_tags", "scale_features", "tags_only",
+           "weight_tags"]
 
 #: Whether LightFM can regularise tags separately from the identity features (checked
 #: against lightfm 1.19: ``LightFM.__init__`` and the lazy L2 step of ``_lightfm_fast``).

@@ -96,7 +96,7 @@ def batched_search(
         ``base_estimator="GP"`` and raises ``ValueError`` otherwise (before any log is
         written).
     strategy : {"cl_min", "cl_mean", "cl_max"}, default="cl_min"
-        The constant lie told for each pending point while a batch is proposed.
+        The constant lie (:data:`CONSTANT_LIARS`) told for each pending point of a batch.
     scheduler : str or distributed.Client, default=None
         ``"local"``, the address of a Dask scheduler or a Client (see
         :mod:`recasketch.parallel.cluster`); ``None`` reads ``RECASKETCH_SCHEDULER``. A search
@@ -172,10 +172,8 @@ def batched_search(
 
 
 def _propose(optimizer, pending_starts: list, size: int, strategy: str, names: list) -> tuple[list, list]:
-    """The next batch of ``size`` calls (``origin`` and ``params`` each), and the starts still pending.
-
-    The ``x0`` points not yet run come first; the optimizer proposes the rest with ``strategy``.
-    """
+    """The next ``size`` calls (``origin``, ``params``): the ``x0`` points still pending first, then
+    the optimizer's proposals; and the ``x0`` points still pending after them."""
     points = [("x0", p) for p in pending_starts[:size]]
     if len(points) < size:
         asked = optimizer.ask(n_points=size - len(points), strategy=strategy)

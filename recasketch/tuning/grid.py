@@ -28,7 +28,7 @@ from .. import metrics
 from ..parallel import cluster
 from ..utils import plain
 from .curves import check_epochs, learning_curve
-from .search_log import append_record
+from .search_log import append_record, read_records
 
 __all__ = ["FAILED", "best_params", "grid_search_learning_curve", "param_columns", "parameter_summary",
            "read_grid_log"]
@@ -87,19 +87,9 @@ def _run_combination(estimator, params, train, test, epochs, k, users, item_feat
     return curve.to_dict(orient="list"), None
 
 
-def _read_log(path: Path) -> dict[str, dict]:
+def _read_log(path: Path | None) -> dict[str, dict]:
     """Finished combinations in a log, by key. A torn last line (from a crash) is ignored."""
-    done = {}
-    if not path.exists():
-        return done
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            done[_params_key(record["params"])] = record
-    return done
+    return {_params_key(record["params"]): record for record in read_records(path)}
 
 
 def _records_to_frame(records: Iterable[dict], param_names: list[str]) -> pd.DataFrame:
@@ -216,7 +206,7 @@ def grid_search_learning_curve(
     epochs = check_epochs(epochs)
     users = None if user_index is None else np.asarray(user_index, dtype=np.int64)
     log_path = Path(log_path) if log_path is not None else None
-    done = _read_log(log_path) if log_path is not None else {}
+    done = _read_log(log_path)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     records, todo = {}, []  # the combinations logged as this grid runs them, and the others
@@ -256,7 +246,15 @@ def grid_search_learning_curve(
         bar.close()
 
     ordered = [records[_params_key(p)] for p in combos if _params_key(p) in records]
-    _warn_failed([r["params"] for r in ordered if r.get("status") == "failed"], len(ordered))
+    failed = [r["params"] for r in ordered if r.get("status") == "failed"]
+    if failed:
+        shown = "; ".join(_params_key(p) for p in failed[:5]) + ("; ..." if len(failed) > 5 else "")
+        warnings.warn(
+            f"{len(failed)} of {len(ordered)} combinations failed, their models having gone "
+            f"non-finite: {shown}. They are left out of the scores; the rows with "
+            f"metric={FAILED!r} give the reasons.",
+            RuntimeWarning, stacklevel=2,
+        )
     return _records_to_frame(ordered, grid_names)
 
 
@@ -264,10 +262,8 @@ def _run_combinations(todo: list, finish: Callable, backend, client, n_jobs: int
                       settings: dict) -> None:
     """Run :func:`_run_combination` for each of ``todo``, calling ``finish(params, result)`` as each ends.
 
-    ``backend`` ``None`` runs them one after the other in this process; a Dask ``client`` runs
-    them on its cluster, the matrices in ``data`` sent to each worker once; else ``n_jobs``
-    worker processes of this machine run them (:func:`_worker_init`). Interrupted, the
-    combinations not yet finished are cancelled.
+    In this process (``backend`` ``None``), on a Dask ``client``'s cluster (``data`` sent to each
+    worker once) or in ``n_jobs`` processes here; interrupted, the unfinished ones are cancelled.
     """
     if backend is None:
         for params in todo:
@@ -287,18 +283,6 @@ def _run_combinations(todo: list, finish: Callable, backend, client, n_jobs: int
                 for future in futures:
                     future.cancel()
                 raise
-
-
-def _warn_failed(failed: list, n_combinations: int) -> None:
-    """Warn that the combinations ``failed`` (their parameters) of ``n_combinations`` gave no scores."""
-    if failed:
-        shown = "; ".join(_params_key(p) for p in failed[:5]) + ("; ..." if len(failed) > 5 else "")
-        warnings.warn(
-            f"{len(failed)} of {n_combinations} combinations failed, their models having gone "
-            f"non-finite: {shown}. They are left out of the scores; the rows with "
-            f"metric={FAILED!r} give the reasons.",
-            RuntimeWarning, stacklevel=3,
-        )
 
 
 def best_params(results: pd.DataFrame, metric: str = "p@k", split: str = "test") -> pd.Series:

@@ -130,8 +130,7 @@ class LightFMObjective:
         ------
         FitFailed
             If the model's scores can exceed float32's range (they would overflow and rank
-            nothing), the metrics refuse it as non-finite
-            (:class:`recasketch.metrics.NonFiniteModelError`) or a precision is not finite.
+            nothing), the metrics refuse it as non-finite or a precision is not finite.
         """
         try:
             user_vectors, item_vectors = metrics.as_factors(model, item_features=self.item_features)

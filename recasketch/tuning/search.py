@@ -148,13 +148,9 @@ def resumable_search(
 
 
 def _minimize(minimizer, evaluate, dims, done, starts, n_calls, n_initial_points, random_state):
-    """Run ``minimizer`` on ``evaluate`` up to ``n_calls`` calls, the calls ``done`` included.
-
-    A fresh search is the minimiser's own run from ``starts``; a resumed one first finishes
-    the ``starts`` cut short, then hands every call done to the minimiser as ``x0``/``y0``,
-    its random start lowered by the random points done and its seed derived from
-    ``random_state`` and the calls done (:func:`~recasketch.tuning.search_log.resume_seed`).
-    """
+    """Run ``minimizer`` on ``evaluate`` up to ``n_calls`` calls, the calls ``done`` included: a
+    resumed search finishes the ``starts`` cut short, then hands the minimiser every call done
+    as ``x0``/``y0``, fewer random points and a seed derived from ``random_state``."""
     if not done:
         return minimizer(evaluate, dims, n_calls=n_calls, x0=starts or None,
                          n_initial_points=n_initial_points, random_state=random_state)

@@ -6,7 +6,10 @@ later line is one call: its number, where its point came from (``"x0"`` or
 and whether it succeeded. Calls are appended as they finish and synced to disk, so a
 search stopped at any moment resumes with every finished call. The serial
 (:func:`recasketch.tuning.search.resumable_search`) and batched
-(:func:`recasketch.tuning.batched.batched_search`) searches write and read the same log.
+(:func:`recasketch.tuning.batched.batched_search`) searches write and read the same log, and
+share what a call is: its arguments' checks (:func:`check_search`), its evaluation
+(:func:`evaluate_call`), its record (:func:`log_call`) and a resumed search's seed
+(:func:`resume_seed`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..utils import check_count, plain
 
 __all__ = ["FitFailed", "WORST_VALUE", "append_record", "calls_frame", "check_search", "check_x0",
            "describe_space", "dimensions", "evaluate_call", "log_call", "point_of", "progress_bar",
-           "read_calls", "resume_seed", "start_log"]
+           "read_calls", "read_records", "resume_seed", "start_log"]
 
 
 class FitFailed(Exception):
@@ -59,21 +62,24 @@ def describe_space(dims) -> dict:
     return {d.name: repr(d) for d in dims}
 
 
+def read_records(path: Path | None) -> list[dict]:
+    """The records of a JSON-lines log in order, none without one; a torn line (a crash) is ignored."""
+    records = []
+    if path is not None and path.exists():
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    return records
+
+
 def read_calls(path: Path | None, dims) -> list[dict]:
     """Finished calls of a search log in order (none without a log); a torn last line is ignored."""
-    if path is None or not path.exists():
-        return []
-    header, calls = None, []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "space" in record and header is None:
-                header = record
-            elif "call" in record:
-                calls.append(record)
+    records = read_records(path)
+    header = next((record for record in records if "space" in record), None)
+    calls = [record for record in records if "call" in record and record is not header]
     if header is not None and header["space"] != describe_space(dims):
         raise ValueError(
             f"{path} holds a search over another space ({header['space']}); resume it with the "
@@ -135,8 +141,7 @@ def append_record(path: Path, record: dict) -> None:
 
 
 def check_search(dims, n_calls, n_initial_points, x0) -> list[list]:
-    """The ``x0`` points of a search, once ``n_calls`` is known to leave room for them and the
-    ``n_initial_points`` random ones."""
+    """The ``x0`` points of a search, checked to fit in ``n_calls`` with the random ones."""
     check_count(n_calls, "n_calls")
     check_count(n_initial_points, "n_initial_points", low=0)
     starts = check_x0(x0, dims)
@@ -149,8 +154,7 @@ def check_search(dims, n_calls, n_initial_points, x0) -> list[list]:
 
 
 def start_log(path: Path | None, dims, target: str) -> None:
-    """Begin a new search log with its header line (the space and the target); an existing log is
-    left as it is."""
+    """Write a new search log's header (the space and the target); an existing log is kept."""
     if path is not None and not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         append_record(path, {"space": describe_space(dims), "target": target})
@@ -197,8 +201,7 @@ def progress_bar(n_calls: int, n_done: int, progress: bool) -> tqdm:
 
 
 def log_call(done: list, result: dict, path: Path | None, bar: tqdm, target: str) -> dict:
-    """Number :func:`evaluate_call`'s ``result`` as the next call, add it to ``done`` and to the log
-    at ``path``, and advance ``bar``."""
+    """Number :func:`evaluate_call`'s ``result``, add it to ``done`` and the log, advance ``bar``."""
     record = {"call": len(done), **result}
     done.append(record)
     if path is not None:

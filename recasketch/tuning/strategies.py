@@ -48,17 +48,8 @@ from .objectives import LightFMObjective
 from .search import resumable_search
 from .search_log import WORST_VALUE, FitFailed, describe_space, dimensions
 
-__all__ = [
-    "CALL_COLUMNS",
-    "STRATEGIES",
-    "best_so_far_curve",
-    "compare_strategies",
-    "forest_search",
-    "learning_curve_search",
-    "random_search",
-    "recommend",
-    "time_to_best",
-]
+__all__ = ["CALL_COLUMNS", "STRATEGIES", "best_so_far_curve", "compare_strategies", "forest_search",
+           "learning_curve_search", "random_search", "recommend", "time_to_best"]
 
 #: The columns of a calls frame, with one column per searched parameter (all but
 #: ``epochs``) between ``call`` and ``epochs_used``.
