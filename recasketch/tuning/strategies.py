@@ -41,7 +41,7 @@ from skopt import forest_minimize
 from skopt.space import Integer, check_dimension
 from tqdm import tqdm
 
-from ..parallel import cache
+from ..parallel import cache, cluster
 from ..utils import check_count, check_random_state, duration, seed_from
 from .curves import train_more
 from .objectives import LightFMObjective
@@ -434,12 +434,18 @@ item_features, exclude_train, progress, random_state
     pandas.DataFrame
         The strategies' calls one after the other (see :func:`forest_search`), each
         with its own ``call`` numbers and ``elapsed`` clock.
+
+    Notes
+    -----
+    The strategies are timed, so they run alone: a LocalCluster that earlier steps started
+    here (:func:`recasketch.parallel.cluster.get_client`) is stopped first.
     """
     unknown = [name for name in strategies if name not in STRATEGIES]
     if unknown or not len(strategies):
         raise ValueError(f"Unknown or no strategies {unknown or list(strategies)}; "
                          f"choose from {list(STRATEGIES)}.")
     seed = _int_seed(random_state)
+    cluster.close_local()
     shared = dict(time_budget_s=time_budget_s, max_calls=max_calls, k=k, num_threads=num_threads,
                   item_features=item_features, exclude_train=exclude_train, progress=progress,
                   random_state=seed)
