@@ -1,9 +1,10 @@
-"""The one model adapter the metrics share: a fitted model's user and item vectors, checked finite."""
+"""The model adapter the metrics share: a fitted model's user and item vectors, checked finite."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from lightfm import LightFM
 
 __all__ = ["NonFiniteModelError", "as_factors"]
 
@@ -59,8 +60,7 @@ def as_factors(model, item_features=None, user_features=None):
         If the model is not fitted, if the two factor arrays do not fit together, or
         if features are passed for a model that takes none.
     """
-    lightfm_class = _lightfm_class()
-    if lightfm_class is not None and isinstance(model, lightfm_class):
+    if isinstance(model, LightFM):
         return _lightfm_vectors(model, item_features, user_features)
     if item_features is not None or user_features is not None:
         raise ValueError(
@@ -167,15 +167,6 @@ def count_non_finite(array) -> tuple[int, int]:
     if not np.issubdtype(array.dtype, np.inexact):
         return 0, 0
     return int(np.isnan(array).sum()), int(np.isinf(array).sum())
-
-
-def _lightfm_class():
-    # Imported when first asked for, so that a missing lightfm only means no model is a LightFM.
-    try:
-        from lightfm import LightFM
-    except ImportError:  # lightfm missing: no model can be a LightFM
-        return None
-    return LightFM
 
 
 def _contiguous(array) -> np.ndarray:

@@ -45,19 +45,19 @@ model whose items are described by a few tags only.
 
 A model whose factors hold NaN or inf (a diverged fit) is refused with
 :class:`NonFiniteModelError` rather than scored.
+
+The adapter lives in :mod:`recasketch.factors`, the top-k in :mod:`recasketch.ranking` and the
+bootstrap in :mod:`recasketch.bootstrap`; their public names are importable from here.
 """
 
 from __future__ import annotations
 
-import numbers
-import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import NamedTuple
-
 import numpy as np
-import scipy.sparse as sp
 
-from .utils import check_random_state
+from .bootstrap import BootstrapCI, bootstrap_ci, paired_bootstrap_diff
+from .factors import NonFiniteModelError, as_factors
+from .ranking import (BLOCK_BYTES, canonical, check_k, check_sparse, chunk_rows, dense_scores,
+                      hit_matrix, prepare, run_parallel, top_k)
 
 __all__ = [
     "FILTERED_TEST",
@@ -78,210 +78,6 @@ __all__ = [
 #: The ``split`` label :func:`checkpoint_scores` gives the test precision with each user's
 #: train likes removed before ranking, beside post 1's ``"test"`` (all items ranked).
 FILTERED_TEST = "test, train removed"
-
-# Most bytes of working memory one block of users may take (per thread).
-_BLOCK_BYTES = 64 * 2**20
-# Users scored per top-k block when ``chunk_size`` is None.
-_TOPK_CHUNK = 256
-# With exclude, each user's top (k + min(n_excluded, _OVERFETCH)) items are fetched
-# unfiltered and the excluded ones dropped; if fewer than k remain, the user is
-# ranked again with implicit's row-by-row filter.
-_OVERFETCH = 32
-# The top-k first ranks the longest max(_PREFIX_MIN, n_items // _PREFIX_SHARE) item vectors.
-_PREFIX_MIN = 512
-_PREFIX_SHARE = 6
-# ... unless a probe of _PROBE_USERS users says it would score more than
-# _PRUNE_PAYS * n_items items per user on average.
-_PROBE_USERS = 256
-_PRUNE_PAYS = 0.7
-# Most user indices one block of bootstrap resamples may hold (int64: 16 MB).
-_BOOT_CELLS = 2**21
-
-
-# ----------------------------------------------------------------------------- model adapter
-
-
-class NonFiniteModelError(ValueError):
-    """Raised when a model's factors, embeddings or biases hold NaN or inf values.
-
-    Such a model comes from a diverged fit (too high a learning rate, too little
-    regularisation); its scores mean nothing, so no metric is computed from it. The
-    message names the arrays at fault and how many NaN and inf values each holds.
-    """
-
-
-def as_factors(model, item_features=None, user_features=None):
-    """User and item vectors whose dot products are ``model``'s scores.
-
-    Parameters
-    ----------
-    model : implicit model, lightfm.LightFM, baseline or tuple of two arrays
-        A fitted implicit matrix-factorisation model (ALS, BPR: anything with
-        ``user_factors`` and ``item_factors``, such as the models of
-        :mod:`recasketch.models.baselines`; GPU models are copied to the CPU with
-        ``to_cpu()``), a fitted ``lightfm.LightFM``, or a tuple
-        ``(user_factors, item_factors)`` of arrays of shape (n_users, n_factors) and
-        (n_items, n_factors). Either factor may be a scipy.sparse matrix (an item-kNN
-        model: the train rows and the item-item similarity's columns, see
-        :class:`recasketch.models.baselines.ItemKNN`).
-    item_features : csr_matrix of shape (n_items, n_item_features), default=None
-        LightFM only: each row holds that item's weights over features. Pass the
-        matrix the model was fitted with.
-    user_features : csr_matrix of shape (n_users, n_user_features), default=None
-        LightFM only: each row holds that user's weights over features.
-
-    Returns
-    -------
-    user_vectors : np.float32 array of shape (n_users, n_dims)
-    item_vectors : np.float32 array of shape (n_items, n_dims)
-        C-contiguous, with ``user_vectors @ item_vectors.T`` equal to the model's
-        scores. For LightFM the biases are folded in (``[embedding, bias, 1]`` for
-        users, ``[embedding, 1, bias]`` for items), so the product equals
-        ``model.predict``. Where either factor is sparse, both are returned as
-        float32 ``scipy.sparse.csr_matrix`` in canonical format instead.
-
-    Raises
-    ------
-    TypeError
-        If ``model`` is none of the accepted kinds.
-    NonFiniteModelError
-        If the vectors hold NaN or inf: the model diverged (its factors, embeddings or
-        biases are not finite), LightFM's features times its embeddings overflow, or
-        factors exceed float32's range.
-    ValueError
-        If the model is not fitted, if the two factor arrays do not fit together, or
-        if features are passed for a model that takes none.
-    """
-    lightfm_class = _lightfm_class()
-    if lightfm_class is not None and isinstance(model, lightfm_class):
-        if model.item_embeddings is None or model.user_embeddings is None:
-            raise ValueError("The LightFM model is not fitted yet; call fit or fit_partial first.")
-        user_biases, user_embeddings = model.get_user_representations(user_features)
-        item_biases, item_embeddings = model.get_item_representations(item_features)
-        user_biases = np.asarray(user_biases, dtype=np.float32).reshape(-1, 1)
-        item_biases = np.asarray(item_biases, dtype=np.float32).reshape(-1, 1)
-        users = _contiguous(np.hstack([user_embeddings, user_biases, np.ones_like(user_biases)]))
-        items = _contiguous(np.hstack([item_embeddings, np.ones_like(item_biases), item_biases]))
-        derived = ("parameters are finite, but its {side} representations ({side}_features "
-                   "times its {side} embeddings and biases) hold {nan} NaN and {inf} inf values: "
-                   "check {side}_features for NaN, inf or very large weights; scores of such a "
-                   "model mean nothing.")
-        sources = {side: [(f"{side} embeddings", getattr(model, f"{side}_embeddings")),
-                          (f"{side} biases", getattr(model, f"{side}_biases"))]
-                   for side in ("user", "item")}
-        _check_finite("The LightFM model", {"user": users, "item": items}, sources, derived)
-        return users, items
-
-    if item_features is not None or user_features is not None:
-        raise ValueError(
-            "item_features and user_features apply only to a lightfm.LightFM model; "
-            f"drop them for a {type(model).__name__}."
-        )
-    if isinstance(model, tuple):
-        if len(model) != 2:
-            raise ValueError(
-                f"A factor tuple must be (user_factors, item_factors), got {len(model)} items."
-            )
-        users, items = (_as_array(a) for a in model)
-        owner = "The factor tuple"
-    elif hasattr(model, "user_factors") and hasattr(model, "item_factors"):
-        if hasattr(model, "to_cpu"):
-            model = model.to_cpu()
-        if model.user_factors is None or model.item_factors is None:
-            raise ValueError(f"The {type(model).__name__} model is not fitted yet; call fit first.")
-        users, items = _as_array(model.user_factors), _as_array(model.item_factors)
-        owner = f"The {type(model).__name__} model"
-    elif hasattr(model, "similarity"):
-        raise TypeError(
-            f"A {type(model).__name__} (an implicit item-item model) scores a user from their "
-            "rows of the train matrix, which it does not keep: wrap it with "
-            "recasketch.models.baselines.ItemKNN.from_implicit(model, train)."
-        )
-    else:
-        raise TypeError(
-            "model must be a fitted implicit model (with user_factors and item_factors), "
-            "a fitted lightfm.LightFM, or a tuple (user_factors, item_factors); "
-            f"got {type(model).__name__}."
-        )
-    if users.ndim != 2 or items.ndim != 2 or users.shape[1] != items.shape[1]:
-        raise ValueError(
-            "user and item factors must be 2-D arrays with the same number of columns; got shapes "
-            f"{users.shape} and {items.shape}."
-        )
-    if sp.issparse(users) or sp.issparse(items):
-        user_vectors, item_vectors = _sparse_vectors(users), _sparse_vectors(items)
-    else:
-        user_vectors, item_vectors = _contiguous(users), _contiguous(items)
-    _check_finite(owner, {"user": user_vectors, "item": item_vectors},
-                  {"user": [("user factors", users)], "item": [("item factors", items)]},
-                  "{side} factors are finite, but {inf} of them lie beyond float32's range (about "
-                  "3.4e38) and become inf: rescale them; scores of such a model mean nothing.")
-    return user_vectors, item_vectors
-
-
-def _check_finite(owner, vectors, sources, derived):
-    """Refuse vectors that hold NaN or inf, naming the model's arrays at fault.
-
-    ``vectors`` maps "user" and "item" to the float32 vectors, ``sources`` maps each to
-    the (name, array) pairs they were built from, and ``derived`` (a format string with
-    ``side``, ``nan`` and ``inf``) says what is wrong when the sources are finite but the
-    vectors are not. The check is one float64 sum per array: finite float32 values
-    cannot overflow it, and a NaN or inf makes it non-finite.
-    """
-    bad = [side for side, array in vectors.items()
-           if not np.isfinite(array.sum(dtype=np.float64))]
-    if not bad:
-        return
-    faults, notes = [], []
-    for side in bad:
-        counted = [(name, *_count_non_finite(array)) for name, array in sources[side]]
-        counted = [(name, n_nan, n_inf) for name, n_nan, n_inf in counted if n_nan or n_inf]
-        if counted:
-            faults += [f"{name} hold {n_nan} NaN and {n_inf} inf values"
-                       for name, n_nan, n_inf in counted]
-        else:
-            n_nan, n_inf = _count_non_finite(vectors[side])
-            notes.append(derived.format(side=side, nan=n_nan, inf=n_inf))
-    if faults:
-        raise NonFiniteModelError(
-            f"{owner}'s {', '.join(faults)} (a diverged fit?): retrain it with a lower learning "
-            "rate or stronger regularisation; scores of such a model mean nothing."
-        )
-    raise NonFiniteModelError(f"{owner}'s {' '.join(notes)}")
-
-
-def _count_non_finite(array) -> tuple[int, int]:
-    """Numbers of NaN and of infinite values in ``array`` (a sparse matrix's stored values)."""
-    array = array.data if sp.issparse(array) else np.asarray(array)
-    if not np.issubdtype(array.dtype, np.inexact):
-        return 0, 0
-    return int(np.isnan(array).sum()), int(np.isinf(array).sum())
-
-
-def _lightfm_class():
-    try:
-        from lightfm import LightFM
-    except ImportError:  # lightfm missing: no model can be a LightFM
-        return None
-    return LightFM
-
-
-def _contiguous(array) -> np.ndarray:
-    with np.errstate(over="ignore"):  # values beyond float32's range are refused later, by name
-        return np.ascontiguousarray(array, dtype=np.float32)
-
-
-def _as_array(factors):
-    """Sparse factors as they are; anything else as a numpy array."""
-    return factors if sp.issparse(factors) else np.asarray(factors)
-
-
-def _sparse_vectors(factors) -> sp.csr_matrix:
-    """float32 CSR in canonical format (sorted, duplicates summed) of dense or sparse factors."""
-    with np.errstate(over="ignore"):
-        matrix = sp.csr_matrix(factors, dtype=np.float32, copy=True)
-    matrix.sum_duplicates()
-    return matrix
 
 
 # ----------------------------------------------------------------------------- top-k metrics
@@ -680,18 +476,18 @@ def auc(
     >>> auc(tied, sp.csr_matrix([[0, 1, 0]]))
     0.75
     """
-    task = _prepare(model, interactions, users, exclude, item_features, user_features,
-                    all_rows=False)
+    task = prepare(model, interactions, users, exclude, item_features, user_features,
+                   all_rows=False)
     n_eval, n_items = len(task.users), task.item_vectors.shape[0]
     # a block holds float32 scores, their int64 sort keys and temporaries: ~20 bytes per cell
-    chunk = _chunk_rows(chunk_size, max(1, _BLOCK_BYTES // (20 * n_items)))
+    chunk = chunk_rows(chunk_size, max(1, BLOCK_BYTES // (20 * n_items)))
     values = np.full(n_eval, np.nan)
 
     def score_block(start):
         stop = min(start + chunk, n_eval)
         values[start:stop] = _auc_block(task, start, stop)
 
-    _run(score_block, range(0, n_eval, chunk), num_threads)
+    run_parallel(score_block, range(0, n_eval, chunk), num_threads)
     if per_user:
         return values
     if np.isnan(values).all():
@@ -706,7 +502,7 @@ def _auc_block(task, start, stop):
     """AUC of the evaluated users ``start:stop`` (NaN where undefined)."""
     n_items = task.item_vectors.shape[0]
     n = stop - start
-    scores = _scores(task, slice(start, stop))
+    scores = dense_scores(task, slice(start, stop))
     scores += np.float32(0.0)  # -0.0 -> +0.0, so equal scores get equal sort keys
     positives = task.relevant[start:stop]
     n_pos = np.diff(positives.indptr)
@@ -784,12 +580,12 @@ def mse(model, interactions, users=None, item_features=None, user_features=None)
     >>> mse(factors, sp.csr_matrix([[1, 0], [1, 1]]))  # errors 0, 0, 0.5, 1
     0.3125
     """
-    task = _prepare(model, interactions, users, None, item_features, user_features, all_rows=True,
-                    binary=False)
+    task = prepare(model, interactions, users, None, item_features, user_features, all_rows=True,
+                   binary=False)
     n_items = task.item_vectors.shape[0]
     if task.item_columns is not None:  # sparse factors: no small Gram matrix, one block at a time
         item_columns = task.item_columns.astype(np.float64)
-        chunk = max(1, _BLOCK_BYTES // (24 * n_items))
+        chunk = max(1, BLOCK_BYTES // (24 * n_items))
         total = 0.0
         for start in range(0, len(task.users), chunk):
             rows = slice(start, start + chunk)
@@ -870,7 +666,7 @@ def checkpoint_scores(
     if exclude_train not in (False, True, "both"):
         raise ValueError(f"exclude_train must be False, True or 'both', got {exclude_train!r}.")
     if users is None:
-        users = np.flatnonzero(np.diff(_canonical(_check_sparse(test, "test"), True).indptr))
+        users = np.flatnonzero(np.diff(canonical(check_sparse(test, "test"), True).indptr))
     factors = as_factors(model, item_features=item_features, user_features=user_features)
     scores = {}
     if exclude_train is True:
@@ -879,12 +675,12 @@ def checkpoint_scores(
         scores["p@k", "test"] = precision_at_k(factors, test, k, users=users, exclude=train,
                                                num_threads=num_threads)
     else:
-        train_task = _prepare(factors, train, users, None, None, None, all_rows=False)
-        _check_k(k, train_task.item_vectors.shape[0])
-        top = _top_k(train_task, int(k), num_threads, None)
-        test_task = _prepare(factors, test, train_task.users, None, None, None, all_rows=False)
+        train_task = prepare(factors, train, users, None, None, None, all_rows=False)
+        check_k(k, train_task.item_vectors.shape[0])
+        top = top_k(train_task, int(k), num_threads, None)
+        test_task = prepare(factors, test, train_task.users, None, None, None, all_rows=False)
         for split, task in (("train", train_task), ("test", test_task)):
-            scores["p@k", split] = float(np.mean(_hits(top, task.relevant).sum(axis=1) / k))
+            scores["p@k", split] = float(np.mean(hit_matrix(top, task.relevant).sum(axis=1) / k))
         if exclude_train == "both":
             scores["p@k", FILTERED_TEST] = precision_at_k(factors, test, k, users=users,
                                                           exclude=train, num_threads=num_threads)
@@ -894,556 +690,13 @@ def checkpoint_scores(
     return scores
 
 
-# ----------------------------------------------------------------------------- uncertainty
-
-
-class BootstrapCI(NamedTuple):
-    """A mean over users with a percentile bootstrap confidence interval.
-
-    Attributes
-    ----------
-    mean : float
-        The mean of the values (for :func:`paired_bootstrap_diff`, of the differences).
-    low, high : float
-        The ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the resampled means.
-    """
-
-    mean: float
-    low: float
-    high: float
-
-
-def bootstrap_ci(per_user_values, n_boot=1000, level=0.95, random_state=None) -> BootstrapCI:
-    """Mean of per-user metric values with a percentile bootstrap confidence interval.
-
-    The users are the sampling unit: each of ``n_boot`` resamples draws n users with
-    replacement from the n values and takes their mean; the interval is the central
-    ``level`` share of those means (the percentile bootstrap). Resamples are drawn in
-    blocks of at most about two million indices, so memory stays bounded whatever
-    ``n_boot``.
-
-    Parameters
-    ----------
-    per_user_values : array-like of float of shape (n_users,)
-        One value per evaluated user, e.g. ``precision_at_k(..., per_user=True)``.
-    n_boot : int, default=1000
-        Number of resamples.
-    level : float in (0, 1), default=0.95
-        Coverage of the interval.
-    random_state : None, int or numpy.random.Generator, default=None
-        Seed of the resampling; the same seed gives the same interval.
-
-    Returns
-    -------
-    BootstrapCI
-        ``(mean, low, high)`` as floats.
-
-    Raises
-    ------
-    ValueError
-        If the values are empty, not 1-D, or hold NaN or inf (per-user AUC is NaN for
-        users without a positive or a negative: drop them first), or if ``n_boot`` or
-        ``level`` is out of range.
-    TypeError
-        If the values are not numbers.
-
-    See Also
-    --------
-    paired_bootstrap_diff : the difference of two models scored on the same users.
-
-    Examples
-    --------
-    >>> bootstrap_ci([0.2, 0.2, 0.2, 0.2], random_state=0)
-    BootstrapCI(mean=0.2, low=0.2, high=0.2)
-    >>> mean, low, high = bootstrap_ci(np.arange(100) / 100, random_state=0)
-    >>> round(mean, 3), low < mean < high
-    (0.495, True)
-    """
-    values = _check_values(per_user_values, "per_user_values")
-    return _percentile_bootstrap(values, n_boot, level, random_state)
-
-
-def paired_bootstrap_diff(a, b, n_boot=1000, level=0.95, random_state=None) -> BootstrapCI:
-    """Mean difference ``a - b`` of two models' per-user values, with a bootstrap interval.
-
-    ``a`` and ``b`` hold the same metric of two models for the *same* users in the same
-    order (e.g. both from ``map_at_k(..., users=split.user_index, per_user=True)``).
-    Each resample draws users with replacement and takes both models' values of the
-    drawn users, so the interval reflects how much the difference varies over users,
-    which is far narrower than comparing two separate intervals when the models agree
-    on which users are easy. An interval that excludes 0 says that the difference is
-    not a matter of which users happened to be in the test set.
-
-    Parameters
-    ----------
-    a, b : array-like of float of shape (n_users,)
-        Per-user values of the two models on the same users.
-    n_boot : int, default=1000
-        Number of resamples.
-    level : float in (0, 1), default=0.95
-        Coverage of the interval.
-    random_state : None, int or numpy.random.Generator, default=None
-        Seed of the resampling; the same seed gives the same interval.
-
-    Returns
-    -------
-    BootstrapCI
-        ``(mean, low, high)`` of the differences ``a - b``.
-
-    Raises
-    ------
-    ValueError
-        As in :func:`bootstrap_ci`, and if ``a`` and ``b`` differ in length.
-    TypeError
-        If the values are not numbers.
-
-    Examples
-    --------
-    Model a beats model b by 0.1 on every user, so every resample agrees:
-
-    >>> b = np.linspace(0.0, 0.5, 50)
-    >>> mean, low, high = paired_bootstrap_diff(b + 0.1, b, random_state=0)
-    >>> round(mean, 6), round(low, 6), round(high, 6)
-    (0.1, 0.1, 0.1)
-    """
-    a = _check_values(a, "a")
-    b = _check_values(b, "b")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"a and b must hold one value per user for the same users, got {a.size} and "
-            f"{b.size} values."
-        )
-    return _percentile_bootstrap(a - b, n_boot, level, random_state)
-
-
-def _check_values(values, name) -> np.ndarray:
-    if sp.issparse(values):
-        raise TypeError(f"{name} must be a 1-D array of per-user values, got a sparse matrix.")
-    array = np.asarray(values)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
-                                     or array.dtype == bool):
-        raise TypeError(
-            f"{name} must be a 1-D array of numbers (per-user metric values), got dtype "
-            f"{array.dtype}."
-        )
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D array of per-user values, got shape {array.shape}."
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty; a bootstrap needs at least one user's value.")
-    array = array.astype(np.float64)
-    n_nan, n_inf = _count_non_finite(array)
-    if n_nan or n_inf:
-        raise ValueError(
-            f"{name} holds {n_nan} NaN and {n_inf} inf values; drop those users first (per-user "
-            "AUC is NaN for a user without a positive or a negative), e.g. "
-            "values[np.isfinite(values)], and for two models drop the same users from both."
-        )
-    return array
-
-
-def _percentile_bootstrap(values, n_boot, level, random_state) -> BootstrapCI:
-    if not _is_int(n_boot) or n_boot < 1:
-        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}.")
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
-        raise ValueError(f"level must be a number in (0, 1), e.g. 0.95, got {level!r}.")
-    rng = check_random_state(random_state)
-    n = len(values)
-    means = np.empty(int(n_boot))
-    block = max(1, _BOOT_CELLS // n)
-    for start in range(0, int(n_boot), block):
-        size = min(block, int(n_boot) - start)
-        means[start:start + size] = values[rng.integers(0, n, size=(size, n))].mean(axis=1)
-    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return BootstrapCI(float(values.mean()), float(low), float(high))
-
-
-# ----------------------------------------------------------------------------- shared machinery
-
-
-class _Task(NamedTuple):
-    users: np.ndarray  # evaluated rows, int64
-    user_vectors: np.ndarray | sp.csr_matrix  # (n_eval, n_dims) float32, rows of `users`
-    item_vectors: np.ndarray | sp.csr_matrix  # (n_items, n_dims) float32
-    relevant: sp.csr_matrix  # rows of `users` in interactions, canonical
-    excluded: sp.csr_matrix | None  # rows of `users` in exclude, canonical
-    item_columns: sp.csr_matrix | None = None  # sparse factors only: item_vectors.T as CSR
-
-
-def _scores(task: _Task, rows) -> np.ndarray:
-    """Dense float32 scores (len(rows), n_items) of the evaluated users ``rows`` (a slice or
-    an index array into ``task.users``)."""
-    if task.item_columns is None:
-        return task.user_vectors[rows] @ task.item_vectors.T
-    return (task.user_vectors[rows] @ task.item_columns).toarray()
-
-
-def _check_sparse(matrix, name, shape=None) -> sp.csr_matrix:
-    if not sp.issparse(matrix):
-        raise TypeError(
-            f"{name} must be a scipy.sparse matrix of shape (n_users, n_items), got "
-            f"{type(matrix).__name__}; wrap it with scipy.sparse.csr_matrix."
-        )
-    if matrix.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_users, n_items), got shape {matrix.shape}.")
-    if shape is not None and matrix.shape != shape:
-        raise ValueError(
-            f"{name} has shape {matrix.shape} but interactions has shape {shape}; both must be "
-            "(n_users, n_items) over the same users and items."
-        )
-    return sp.csr_matrix(matrix)
-
-
-def _canonical(matrix: sp.csr_matrix, binary: bool) -> sp.csr_matrix:
-    """Sorted, duplicate-free rows; for ``binary``, also without stored zeros."""
-    if not matrix.has_canonical_format:
-        matrix = matrix.copy()
-        matrix.sum_duplicates()
-    if binary and matrix.nnz and not matrix.data.all():
-        matrix = matrix.copy()
-        matrix.eliminate_zeros()
-    return matrix
-
-
-def _check_users(users, n_users) -> np.ndarray:
-    array = np.asarray(users)
-    if array.ndim != 1 or not (array.size == 0 or np.issubdtype(array.dtype, np.integer)):
-        raise ValueError(
-            "users must be a 1-D array of row indices (integers); for a boolean mask pass "
-            "np.flatnonzero(mask)."
-        )
-    if array.size == 0:
-        raise ValueError("users is empty; pass at least one row index, or users=None.")
-    if array.min() < 0 or array.max() >= n_users:
-        raise ValueError(
-            f"users must be row indices in [0, {n_users}), got values from {array.min()} "
-            f"to {array.max()}."
-        )
-    return array.astype(np.int64, copy=False)
-
-
-def _check_k(k, n_items):
-    if not _is_int(k):
-        raise ValueError(f"The 'k' must be an integer, got {k!r}.")
-    if k < 1:
-        raise ValueError(f"The 'k' must be >= 1, got {k}.")
-    if k > n_items:
-        raise ValueError(f"The 'k' must be <= the number of items ({n_items}), got {k}.")
-
-
-def _check_counts(user_vectors, item_vectors, shape):
-    n_users, n_items = shape
-    if item_vectors.shape[0] != n_items:
-        raise ValueError(
-            f"The model gives {item_vectors.shape[0]} item vectors but interactions has {n_items} "
-            "items (columns). A LightFM model fitted with item_features needs the same "
-            "item_features here; otherwise check that model and interactions share an item index."
-        )
-    if user_vectors.shape[0] != n_users:
-        raise ValueError(
-            f"The model gives {user_vectors.shape[0]} user vectors but interactions has {n_users} "
-            "users (rows). A LightFM model fitted with user_features needs the same "
-            "user_features here; otherwise check that model and interactions share a user index."
-        )
-
-
-def _prepare(model, interactions, users, exclude, item_features, user_features, all_rows,
-             binary=True):
-    """Validate the inputs and cut out the evaluated users' rows."""
-    interactions = _check_sparse(interactions, "interactions")
-    if exclude is not None:
-        exclude = _check_sparse(exclude, "exclude", interactions.shape)
-    user_vectors, item_vectors = as_factors(model, item_features=item_features,
-                                            user_features=user_features)
-    _check_counts(user_vectors, item_vectors, interactions.shape)
-    interactions = _canonical(interactions, binary)
-    if users is None:
-        if all_rows:
-            users = np.arange(interactions.shape[0])
-        else:
-            users = np.flatnonzero(np.diff(interactions.indptr) > 0)
-            if users.size == 0:
-                raise ValueError(
-                    "interactions holds no interaction, so there is no user to evaluate."
-                )
-    users = _check_users(users, interactions.shape[0])
-    relevant = interactions[users]
-    excluded = None
-    if exclude is not None:
-        excluded = _canonical(exclude, True)[users]
-        shared = int(_isin(_pair_keys(relevant, item_vectors.shape[0]),
-                           _pair_keys(excluded, item_vectors.shape[0])).sum())
-        if shared:
-            raise ValueError(
-                f"interactions and exclude share {shared} (user, item) pairs among the evaluated "
-                "users; an excluded item can never be a hit. Check your data split."
-            )
-    if sp.issparse(item_vectors):
-        return _Task(users, user_vectors[users], item_vectors, relevant, excluded,
-                     item_vectors.T.tocsr())
-    return _Task(users, np.ascontiguousarray(user_vectors[users]), item_vectors, relevant, excluded)
-
-
-def _pair_keys(matrix: sp.csr_matrix, n_items: int) -> np.ndarray:
-    """Sorted int64 keys row * n_items + column of the stored entries of a canonical CSR."""
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    return rows * n_items + matrix.indices
-
-
-def _isin(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """Boolean array: which of ``keys`` are in ``sorted_keys`` (ascending)."""
-    if sorted_keys.size == 0:
-        return np.zeros(keys.shape, dtype=bool)
-    pos = np.searchsorted(sorted_keys, keys)
-    np.minimum(pos, sorted_keys.size - 1, out=pos)
-    return sorted_keys[pos] == keys
-
-
-def _n_threads(num_threads) -> int:
-    if not _is_int(num_threads) or num_threads < 0:
-        raise ValueError(
-            f"num_threads must be an integer >= 0 (0 = every core), got {num_threads!r}."
-        )
-    if num_threads == 0:
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            return os.cpu_count() or 1
-    return int(num_threads)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _chunk_rows(chunk_size, default) -> int:
-    if chunk_size is None:
-        return int(default)
-    if not _is_int(chunk_size) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be an integer >= 1 or None, got {chunk_size!r}.")
-    return int(chunk_size)
-
-
-def _run(work, tasks, num_threads):
-    """Call ``work`` on every task, on up to ``num_threads`` threads.
-
-    numpy's matrix products and sorts and implicit's selection release the GIL.
-    """
-    tasks = list(tasks)
-    threads = min(_n_threads(num_threads), len(tasks))
-    if threads <= 1:
-        for task in tasks:
-            work(task)
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(work, tasks):
-            pass
-
-
 def _top_k_hits(model, interactions, k, users, exclude, item_features, user_features, num_threads,
                 chunk_size):
-    task = _prepare(model, interactions, users, exclude, item_features, user_features,
-                    all_rows=False)
-    _check_k(k, task.item_vectors.shape[0])
-    top = _top_k(task, int(k), num_threads, chunk_size)
-    return _hits(top, task.relevant), np.diff(task.relevant.indptr)
-
-
-def _hits(top: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
-    """float array (n_eval, k): 1 where the ranked item is one of the user's interactions."""
-    n_items = relevant.shape[1]
-    keys = np.arange(len(top), dtype=np.int64)[:, None] * n_items + top
-    return (_isin(keys, _pair_keys(relevant, n_items)) & (top >= 0)).astype(np.float64)
-
-
-def _top_k(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
-    """Each evaluated user's k best items, best first, as int32 (n_eval, k); -1 where none is left.
-
-    Exact, and usually much cheaper than scoring every item:
-
-    * Items are sorted by vector norm and every user's top k is first taken among the
-      ``prefix`` longest item vectors. A score is at most |user| * |item|
-      (Cauchy-Schwarz), so only users whose k-th score a shorter item vector could
-      beat are ranked again, over the longer prefix they need. Trained factors give
-      popular items long vectors, so these are few; a probe of a few users falls
-      back to ranking every item when they are not.
-    * Excluded items are dropped from an over-fetched list: a user's top
-      (k + 1 + min(n_excluded, _OVERFETCH)) is taken unfiltered and the excluded items
-      removed. If that leaves fewer than k + 1 while more items are excluded, the user
-      is ranked again with implicit's row-by-row filter over every item.
-
-    Ties go to the lower item index, whatever the item order, the blocks or the
-    over-fetch. implicit's selection keeps an order-dependent subset of tied items,
-    so each list is taken one place longer: a user whose (k + 1)-th score equals the
-    k-th has a tie at the cut, and is ranked again over every item with the rule
-    applied exactly. Lists holding equal scores are then sorted by (decreasing score,
-    item index).
-    """
-    if task.item_columns is not None:
-        return _top_k_by_blocks(task, k, num_threads, chunk_size)
-    from implicit.cpu.topk import topk
-
-    items, queries, excluded = task.item_vectors, task.user_vectors, task.excluded
-    n_eval, n_items = len(task.users), items.shape[0]
-    # A dimension constant over the items (LightFM's user bias meets a column of ones)
-    # adds the same amount to all of a user's scores: dropping it leaves the ranking
-    # as it is and makes the norm bound below much tighter.
-    varies = (items != items[:1]).any(axis=0)
-    if varies.any() and not varies.all():
-        items = np.ascontiguousarray(items[:, varies])
-        queries = np.ascontiguousarray(queries[:, varies])
-    chunk = _chunk_rows(chunk_size, max(1, min(_TOPK_CHUNK, _BLOCK_BYTES // (4 * n_items))))
-    depth = min(k + 1, n_items)  # one place past the cut, to see a tie there
-    top = np.full((n_eval, depth), -1, dtype=np.int32)
-    top_scores = np.full((n_eval, depth), -np.inf, dtype=np.float32)
-    kth = np.full(n_eval, -np.inf)  # k-th best score in the ranked prefix; -inf if none
-    unresolved = np.zeros(n_eval, dtype=bool)  # over-fetch too short: filter row by row
-
-    if excluded is None:
-        n_excluded, excluded_keys = np.zeros(n_eval, dtype=np.int64), None
-    else:
-        n_excluded, excluded_keys = np.diff(excluded.indptr), _pair_keys(excluded, n_items)
-    extra = np.minimum(n_excluded, _OVERFETCH)
-
-    prefix = max(_PREFIX_MIN, n_items // _PREFIX_SHARE, 4 * k)
-    order, sorted_items = None, items
-    if prefix < n_items:
-        item_norms = np.linalg.norm(items.astype(np.float64), axis=1)
-        order = np.argsort(-item_norms, kind="stable")
-        sorted_items, sorted_norms = np.ascontiguousarray(items[order]), item_norms[order]
-        user_norms = np.linalg.norm(queries.astype(np.float64), axis=1)
-        slack = 1.0 + 8 * queries.shape[1] * np.finfo(np.float32).eps  # float32 rounding of a score
-
-        def needed_prefix(rows, scores):
-            """How many of the longest item vectors could reach each score."""
-            shortest = np.full(len(rows), -np.inf)
-            positive = scores > 0
-            shortest[positive] = scores[positive] / (user_norms[rows][positive] * slack)
-            return np.searchsorted(-sorted_norms, -shortest, side="right")
-
-        # Probe a sample of users: without norm structure (random factors, some LightFM
-        # models) nearly everyone needs every item, and ranking all items directly is cheaper.
-        probe = np.unique(np.linspace(0, n_eval - 1, min(n_eval, _PROBE_USERS)).astype(np.int64))
-        fetch = int(min(prefix, k + extra[probe].max()))
-        _, scores = topk(sorted_items[:prefix], queries[probe], fetch, num_threads=1)
-        lowest = scores[np.arange(len(probe)), np.minimum(k + extra[probe], fetch) - 1]
-        need = needed_prefix(probe, lowest)
-        if prefix + np.where(need > prefix, need, 0).mean() > _PRUNE_PAYS * n_items:
-            order, sorted_items = None, items
-    if order is None:
-        prefix = n_items
-
-    def best_in_prefix(rows, size):
-        fetch = int(min(size, depth + extra[rows].max()))
-        ids, scores = topk(sorted_items[:size], queries[rows], fetch, num_threads=1)
-        if order is not None:
-            ids = order[ids].astype(np.int32)
-        if excluded_keys is None:
-            top[rows], top_scores[rows], kth[rows] = ids, scores, scores[:, k - 1]
-            return
-        keep = ~_isin(rows[:, None].astype(np.int64) * n_items + ids, excluded_keys)
-        first = np.argsort(~keep, axis=1, kind="stable")[:, :depth]
-        chosen = np.take_along_axis(ids, first, axis=1)
-        chosen_scores = np.take_along_axis(scores, first, axis=1)
-        found = np.take_along_axis(keep, first, axis=1)
-        chosen[~found], chosen_scores[~found] = -1, -np.inf
-        top[rows], top_scores[rows] = chosen, chosen_scores
-        kth[rows] = np.where(found[:, k - 1], chosen_scores[:, k - 1], -np.inf)
-        unresolved[rows] = ~found[:, -1] & (n_excluded[rows] > fetch - depth)
-
-    def blocks(rows, size=chunk):
-        return [rows[s:s + size] for s in range(0, len(rows), size)]
-
-    # users sorted by over-fetch so that a block fetches little more than it needs
-    by_extra = np.argsort(extra, kind="stable")
-    _run(lambda rows: best_in_prefix(rows, prefix), blocks(by_extra), num_threads)
-
-    if prefix < n_items:
-        needed = needed_prefix(np.arange(n_eval), kth)
-        again = np.flatnonzero((needed > prefix) & ~unresolved)
-        again = again[np.argsort(needed[again], kind="stable")]
-        _run(lambda rows: best_in_prefix(rows, int(needed[rows].max())), blocks(again), num_threads)
-
-    def filtered(rows):
-        ids, scores = topk(items, queries[rows], depth, filter_query_items=excluded[rows],
-                           num_threads=1)
-        filler = scores == -np.finfo(scores.dtype).max  # implicit's once every item is excluded
-        ids[filler], scores[filler] = -1, -np.inf
-        top[rows], top_scores[rows] = ids, scores
-
-    _run(filtered, blocks(np.flatnonzero(unresolved)), num_threads)
-
-    def tied_at_the_cut(rows):
-        """The exact rule over every item: all items above the k-th score, then the
-        lowest-indexed of those equal to it."""
-        scores = queries[rows] @ items.T
-        if excluded is not None:
-            banned = excluded[rows]
-            banned_rows = np.repeat(np.arange(len(rows)), np.diff(banned.indptr))
-            scores[banned_rows, banned.indices] = -np.inf
-        ids = _exact_top_k(scores, k)  # every tied user has more than k candidates: no -1
-        top[rows, :k], top_scores[rows, :k] = ids, np.take_along_axis(scores, ids, axis=1)
-
-    tied = np.zeros(0, dtype=np.int64)
-    if depth > k:
-        tied = np.flatnonzero((top[:, k] >= 0) & (top_scores[:, k] == top_scores[:, k - 1]))
-        # a block holds float32 scores and a few boolean and int32 temporaries
-        exact = _chunk_rows(chunk_size, max(1, min(_TOPK_CHUNK, _BLOCK_BYTES // (16 * n_items))))
-        _run(tied_at_the_cut, blocks(tied, exact), num_threads)
-
-    # implicit's lists are by decreasing score already; only lists with equal scores in
-    # them, and those ranked again (in index order), need sorting
-    top, top_scores = np.ascontiguousarray(top[:, :k]), top_scores[:, :k]
-    unsorted = (top_scores[:, 1:] == top_scores[:, :-1]).any(axis=1)
-    unsorted[tied] = True
-    rows = np.flatnonzero(unsorted)
-    if rows.size:
-        ranked = np.lexsort((top[rows], -top_scores[rows]), axis=1)
-        top[rows] = np.take_along_axis(top[rows], ranked, axis=1)
-    return top
-
-
-def _exact_top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """The k best items of each row of ``scores`` (excluded items at -inf), as int32 ids
-    (n_rows, k) sorted by (decreasing score, increasing index); -1 where only excluded
-    items are left.
-
-    All items above the k-th score enter the list, then the lowest-indexed of those
-    equal to it.
-    """
-    n_items = scores.shape[1]
-    cut = np.partition(scores, n_items - k, axis=1)[:, n_items - k, None]
-    above = scores > cut
-    at = scores == cut
-    room = k - above.sum(axis=1, keepdims=True)
-    chosen = above | (at & (np.cumsum(at, axis=1, dtype=np.int32) <= room))
-    ids = np.nonzero(chosen)[1].reshape(len(scores), k).astype(np.int32)
-    chosen_scores = np.take_along_axis(scores, ids, axis=1)
-    ranked = np.lexsort((ids, -chosen_scores), axis=1)
-    ids = np.take_along_axis(ids, ranked, axis=1)
-    ids[np.take_along_axis(chosen_scores, ranked, axis=1) == -np.inf] = -1
-    return ids
-
-
-def _top_k_by_blocks(task: _Task, k: int, num_threads, chunk_size) -> np.ndarray:
-    """:func:`_top_k` for sparse factors: each block of users' dense scores, ranked exactly."""
-    n_eval, n_items = len(task.users), task.item_vectors.shape[0]
-    # a block holds float32 scores and a few boolean and int32 temporaries
-    chunk = _chunk_rows(chunk_size, max(1, min(_TOPK_CHUNK, _BLOCK_BYTES // (16 * n_items))))
-    top = np.empty((n_eval, k), dtype=np.int32)
-
-    def rank_block(start):
-        rows = slice(start, min(start + chunk, n_eval))
-        scores = _scores(task, rows)
-        if task.excluded is not None:
-            banned = task.excluded[rows]
-            scores[np.repeat(np.arange(len(scores)), np.diff(banned.indptr)),
-                   banned.indices] = -np.inf
-        top[rows] = _exact_top_k(scores, k)
-
-    _run(rank_block, range(0, n_eval, chunk), num_threads)
-    return top
+    task = prepare(model, interactions, users, exclude, item_features, user_features,
+                   all_rows=False)
+    check_k(k, task.item_vectors.shape[0])
+    top = top_k(task, int(k), num_threads, chunk_size)
+    return hit_matrix(top, task.relevant), np.diff(task.relevant.indptr)
 
 
 def _finish(values: np.ndarray, per_user: bool):

@@ -57,14 +57,8 @@ def _format_stats(stats: dict) -> str:
     )
 
 
-def threshold_interactions(
-    df: pd.DataFrame,
-    user_col: str = "uid",
-    item_col: str = "mid",
-    user_min: int = 5,
-    item_min: int = 5,
-    verbose: bool = True,
-) -> pd.DataFrame:
+def threshold_interactions(df: pd.DataFrame, user_col: str = "uid", item_col: str = "mid", user_min: int = 5,
+                           item_min: int = 5, verbose: bool = True) -> pd.DataFrame:
     """Keep the k-core of a likes frame: users with >= ``user_min`` likes on items
     with >= ``item_min`` likes.
 
@@ -290,12 +284,7 @@ class ItemFeatures(NamedTuple):
         return int(hits[0])
 
 
-def build_item_features(
-    features: pd.DataFrame,
-    item_ids,
-    identity: bool = False,
-    item_col: str = "mid",
-) -> ItemFeatures:
+def build_item_features(features: pd.DataFrame, item_ids, identity: bool = False, item_col: str = "mid") -> ItemFeatures:
     """One-hot tag and category features aligned with the likes matrix's columns.
 
     Equal to the post's ``DictVectorizer`` over ``{'type_value': 1}`` dictionaries
@@ -330,11 +319,8 @@ def build_item_features(
     keys = feature_keys(features)[known].to_numpy(dtype=object)
     rows = rows[known]
     names, cols = np.unique(keys.astype(str), return_inverse=True)
-    matrix = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols.ravel())),
-        shape=(n_items, len(names)),
-        dtype=np.float32,
-    )
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols.ravel())),
+                           shape=(n_items, len(names)), dtype=np.float32)
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     names = names.astype(object)

@@ -160,12 +160,8 @@ def train_validation_test_split(
     user_index, rank = _holdout_ranks(likes, split_count, fraction, 3, rng)
     to_test = (rank >= 0) & (rank < split_count)
     to_validation = (rank >= split_count) & (rank < 2 * split_count)
-    return TrainValidationTestSplit(
-        _subset(likes, ~(to_test | to_validation)),
-        _subset(likes, to_validation),
-        _subset(likes, to_test),
-        user_index,
-    )
+    return TrainValidationTestSplit(_subset(likes, ~(to_test | to_validation)), _subset(likes, to_validation),
+                                    _subset(likes, to_test), user_index)
 
 
 def cold_start_split(likes, item_fraction: float = 0.1, random_state=None) -> ColdStartSplit:

@@ -13,7 +13,7 @@ from lightfm import evaluation as lightfm_evaluation
 from sklearn.metrics import mean_squared_error
 
 from recasketch.tools import reference as ref
-from recasketch import metrics
+from recasketch import bootstrap, metrics, ranking
 from recasketch.metrics import (BootstrapCI, NonFiniteModelError, as_factors, auc, bootstrap_ci,
                                 checkpoint_scores, map_at_k, mse, ndcg_at_k, paired_bootstrap_diff,
                                 precision_at_k, recall_at_k)
@@ -139,7 +139,7 @@ def test_ranking_metrics_equal_brute_force(seed, n_users, n_items, kind, use_exc
                 RANKING[kind](factors, interactions, k=k, exclude=exclude)
             return
     expected = brute_ranking(dense_scores(factors), interactions, k, users, exclude, kind)
-    with mock.patch.multiple(metrics, **shortcuts):
+    with mock.patch.multiple(ranking, **shortcuts):
         got = RANKING[kind](factors, interactions, k=k, users=users if explicit_users else None,
                             exclude=exclude, per_user=True, num_threads=2, chunk_size=2)
     np.testing.assert_allclose(got, expected, atol=1e-12)
@@ -284,7 +284,7 @@ def test_top_k_row_filter_and_exhausted_candidates(monkeypatch):
     users = np.arange(12)
     expected = brute_ranking(dense_scores(factors), interactions, 4, users, exclude, "precision")
     light = precision_at_k(factors, interactions, k=4, users=users, exclude=exclude, per_user=True)
-    monkeypatch.setattr(metrics, "_OVERFETCH", 1)  # most users need implicit's row filter
+    monkeypatch.setattr(ranking, "_OVERFETCH", 1)  # most users need implicit's row filter
     mixed = precision_at_k(factors, interactions, k=4, users=users, exclude=exclude, per_user=True,
                            chunk_size=3, num_threads=2)
     np.testing.assert_allclose(light, expected)
@@ -354,7 +354,7 @@ def test_ranking_metrics_with_tied_scores_follow_the_tie_rule(seed, n_users, n_i
     exclude = exclude if use_exclude else None
     users = rng.integers(0, n_users, size=rng.integers(1, 2 * n_users + 1))
     expected = brute_ranking(dense_scores(factors), interactions, k, users, exclude, kind)
-    with mock.patch.multiple(metrics, **shortcuts):
+    with mock.patch.multiple(ranking, **shortcuts):
         got = RANKING[kind](factors, interactions, k=k, users=users, exclude=exclude,
                             per_user=True, num_threads=2, chunk_size=chunk_size)
         # a user's value does not depend on who else is evaluated
@@ -816,14 +816,15 @@ def test_sparse_factors_are_scored_one_block_at_a_time(monkeypatch):
     rng, factors, interactions, exclude = random_case(1, 40, 30)
     sparse = sparse_factors(factors, rng)
     shapes = []
-    real = metrics._scores
+    real = ranking.dense_scores
 
     def recording(task, rows):
         out = real(task, rows)
         shapes.append(out.shape)
         return out
 
-    monkeypatch.setattr(metrics, "_scores", recording)
+    monkeypatch.setattr(ranking, "dense_scores", recording)
+    monkeypatch.setattr(metrics, "dense_scores", recording)  # auc scores its own blocks
     expected = precision_at_k(factors, interactions, k=4, exclude=exclude, per_user=True)
     assert shapes == []  # dense factors take the pruned top-k, not blocks of scores
     got = precision_at_k(sparse, interactions, k=4, exclude=exclude, per_user=True, chunk_size=7)
@@ -900,9 +901,9 @@ def test_bootstrap_ci_is_seeded_and_blocks_bound_memory(monkeypatch):
             drawn.append(size)
             return self.rng.integers(*args, size=size, **kwargs)
 
-    monkeypatch.setattr(metrics, "check_random_state", lambda seed: Recording(
+    monkeypatch.setattr(bootstrap, "check_random_state", lambda seed: Recording(
         np.random.default_rng(seed)))
-    monkeypatch.setattr(metrics, "_BOOT_CELLS", 1000)
+    monkeypatch.setattr(bootstrap, "_BOOT_CELLS", 1000)
     blocked = bootstrap_ci(values, n_boot=10, random_state=5)
     assert drawn == [(3, 300), (3, 300), (3, 300), (1, 300)]  # 1000 // 300 resamples a block
     assert blocked.low <= blocked.mean <= blocked.high

@@ -109,19 +109,10 @@ def git_blob_id(data) -> str:
     return digest.hexdigest()
 
 
-def download_sketchfab_data(
-    dest,
-    base_url: str = SKETCHFAB_DATA_URL,
-    *,
-    files=_FILES,
-    timeout: float = 30,
-    retries: int = 3,
-    backoff: float = 1.0,
-    max_wait: float = 60.0,
-    session: requests.Session | None = None,
-    progress: bool = True,
-    expected: Mapping[str, str] | None = SKETCHFAB_BLOB_IDS,
-) -> dict[str, Path]:
+def download_sketchfab_data(dest, base_url: str = SKETCHFAB_DATA_URL, *, files=_FILES, timeout: float = 30,
+                            retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
+                            session: requests.Session | None = None, progress: bool = True,
+                            expected: Mapping[str, str] | None = SKETCHFAB_BLOB_IDS) -> dict[str, Path]:
     """Download the Sketchfab crawl (the two psv files) into ``dest`` and verify it.
 
     Each file is streamed into a temporary file in ``dest``, synced to disk, verified, and

@@ -190,14 +190,9 @@ def make_sketchfab_like(preset: str = "sample", random_state=0) -> SyntheticData
     })
     features = _make_features(models, cat.model_topic, model_ids, p, rng)
     model_topics, user_topics = _truth(models, cat.model_topic, model_ids, tastes, user_ids)
-    return SyntheticData(
-        likes=likes,
-        features=features,
-        model_topics=model_topics,
-        user_topics=user_topics,
-        topics=tuple(t.name for t in TOPICS),
-        preset=preset if isinstance(preset, str) else "custom",
-    )
+    return SyntheticData(likes=likes, features=features, model_topics=model_topics, user_topics=user_topics,
+                         topics=tuple(t.name for t in TOPICS),
+                         preset=preset if isinstance(preset, str) else "custom")
 
 
 class _Catalogue(NamedTuple):
@@ -558,11 +553,9 @@ def dataset_stats(data, features=None, user_min: int = 5, item_min: int = 5) -> 
     }
     if features is not None:
         item_features = build_item_features(features, pd.unique(kept["mid"]))
-        stats.update(
-            feature_models=int(item_features.matrix.shape[0]),
-            feature_keys=int(item_features.matrix.shape[1]),
-            feature_nnz=int(item_features.matrix.nnz),
-        )
+        stats.update(feature_models=int(item_features.matrix.shape[0]),
+                     feature_keys=int(item_features.matrix.shape[1]),
+                     feature_nnz=int(item_features.matrix.nnz))
     return stats
 
 

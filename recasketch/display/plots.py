@@ -30,12 +30,8 @@ def _label(metric: str, k: int) -> str:
     return _METRIC_LABELS.get(metric, metric).format(k=k)
 
 
-def plot_learning_curve(
-    curve: pd.DataFrame,
-    k: int = 5,
-    reference: Mapping | None = None,
-    title: str | None = None,
-):
+def plot_learning_curve(curve: pd.DataFrame, k: int = 5, reference: Mapping | None = None,
+                        title: str | None = None):
     """Train and test precision@k and MSE against epochs, side by side.
 
     The MSE panel is left out when the curve has no MSE rows (``mse_scores=False``),
@@ -91,14 +87,8 @@ def plot_learning_curve(
     return fig
 
 
-def plot_grid_traces(
-    results: pd.DataFrame,
-    metric: str = "p@k",
-    split: str = "test",
-    k: int = 5,
-    highlight: int = 5,
-    ax=None,
-):
+def plot_grid_traces(results: pd.DataFrame, metric: str = "p@k", split: str = "test", k: int = 5,
+                     highlight: int = 5, ax=None):
     """Every combination's learning curve on one axes, faded by rank.
 
     The best combination (by its best value over epochs) is drawn darkest; the
@@ -138,15 +128,8 @@ def plot_grid_traces(
     return ax
 
 
-def plot_grid_heatmaps(
-    results: pd.DataFrame,
-    rows: str = "regularization",
-    cols: str = "alpha",
-    facet: str = "factors",
-    metric: str = "p@k",
-    split: str = "test",
-    k: int = 5,
-):
+def plot_grid_heatmaps(results: pd.DataFrame, rows: str = "regularization", cols: str = "alpha",
+                       facet: str = "factors", metric: str = "p@k", split: str = "test", k: int = 5):
     """Heat maps of the best ``metric`` over epochs, ``rows`` x ``cols``, one per ``facet`` value.
 
     Returns

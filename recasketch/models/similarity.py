@@ -88,15 +88,8 @@ def _top_n(unit: np.ndarray, queries: np.ndarray, n: int, drop_self: bool):
     return ids, scores
 
 
-def similar_items(
-    vectors,
-    items,
-    n: int = 10,
-    item_ids=None,
-    names=None,
-    include_self: bool = True,
-    item_features=None,
-) -> pd.DataFrame:
+def similar_items(vectors, items, n: int = 10, item_ids=None, names=None, include_self: bool = True,
+                  item_features=None) -> pd.DataFrame:
     """The ``n`` items whose vectors have the highest cosine similarity to each query.
 
     Parameters

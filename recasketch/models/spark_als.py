@@ -51,6 +51,7 @@ from implicit.cpu.als import AlternatingLeastSquares
 
 from .. import metrics
 from ..errors import EngineUnavailableError
+from ..ranking import check_sparse
 from ..utils import check_count
 
 __all__ = ["MIN_JAVA", "SparkALS", "check_java", "driver_log", "recommend_precision_at_k", "recommend_top_k",
@@ -377,7 +378,7 @@ class SparkALS:
         ``show_progress`` is accepted for implicit's signature and ignored. Returns self.
         """
         self._check_params()
-        matrix = metrics._check_sparse(user_items, "user_items")
+        matrix = check_sparse(user_items, "user_items")
         if matrix.nnz == 0:
             raise ValueError("user_items holds no likes; there is nothing to fit.")
         if (matrix.data < 0).any():
@@ -440,7 +441,7 @@ def recommend_precision_at_k(model: SparkALS, interactions, k: int = 5, users=No
     users : array-like of int, default=None
         ``None``: every user with a like in ``interactions``.
     """
-    relevant = metrics._check_sparse(interactions, "interactions")
+    relevant = check_sparse(interactions, "interactions")
     if users is None:
         users = np.flatnonzero(np.diff(relevant.indptr))
     users = np.asarray(users, dtype=np.int64)

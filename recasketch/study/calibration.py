@@ -149,12 +149,9 @@ def match_statistics(params: synthetic.Preset, random_state=0, steps: int = 5) -
         if np.all(np.abs(gap) < 0.01):
             break
         step = np.clip(solve @ gap, -0.5, 0.5)
-        params = replace(
-            params,
-            activity_median=float(params.activity_median * np.exp(step[0])),
-            activity_sigma=float(params.activity_sigma * np.exp(step[1])),
-            popularity_floor=float(params.popularity_floor * np.exp(step[2])),
-        )
+        params = replace(params, activity_median=float(params.activity_median * np.exp(step[0])),
+                         activity_sigma=float(params.activity_sigma * np.exp(step[1])),
+                         popularity_floor=float(params.popularity_floor * np.exp(step[2])))
     return params
 
 

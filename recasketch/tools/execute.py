@@ -99,13 +99,8 @@ def execute_notebook(path, out_path=None, timeout=None, cwd=None) -> Path:
     path = Path(path)
     out_path = Path(out_path) if out_path is not None else path
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        record_timing=False,
-        resources={"metadata": {"path": str(cwd or path.parent)}},
-    )
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(cwd or path.parent)}})
     client.on_notebook_start = functools.partial(_record_stops, client)
     try:
         client.execute()

@@ -45,24 +45,11 @@ __all__ = ["CONSTANT_LIARS", "batched_search", "compare_searches"]
 CONSTANT_LIARS = ("cl_min", "cl_mean", "cl_max")
 
 
-def batched_search(
-    objective: Callable[[dict], Mapping],
-    space: Mapping,
-    n_calls: int,
-    log_path=None,
-    x0=None,
-    n_initial_points: int = 10,
-    target: str = "p@k",
-    n_points: int | None = None,
-    base_estimator: str = "ET",
-    acq_func: str = "EI",
-    acq_optimizer: str = "sampling",
-    strategy: str = "cl_min",
-    scheduler=None,
-    time_budget_s: float | None = None,
-    random_state: int | None = None,
-    progress: bool = True,
-) -> SearchResult:
+def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls: int, log_path=None, x0=None,
+                   n_initial_points: int = 10, target: str = "p@k", n_points: int | None = None,
+                   base_estimator: str = "ET", acq_func: str = "EI", acq_optimizer: str = "sampling",
+                   strategy: str = "cl_min", scheduler=None, time_budget_s: float | None = None,
+                   random_state: int | None = None, progress: bool = True) -> SearchResult:
     """Maximise ``objective[target]`` with batches of scikit-optimize proposals run in parallel.
 
     Parameters

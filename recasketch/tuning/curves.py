@@ -88,18 +88,10 @@ def format_log_row(values, spacing: int = 12, header: bool = False) -> str:
 def _score_checkpoint(model, train, test, users, k, item_features, user_features, exclude_train,
                       num_threads=None, mse_scores=True):
     """Train/test p@k and MSE of ``model`` for one checkpoint, as a dict."""
-    return metrics.checkpoint_scores(
-        model,
-        train,
-        test,
-        users=users,
-        k=k,
-        exclude_train=exclude_train,
-        item_features=item_features,
-        user_features=user_features,
-        num_threads=0 if num_threads is None else num_threads,
-        mse_scores=mse_scores,
-    )
+    return metrics.checkpoint_scores(model, train, test, users=users, k=k, exclude_train=exclude_train,
+                                     item_features=item_features, user_features=user_features,
+                                     num_threads=0 if num_threads is None else num_threads,
+                                     mse_scores=mse_scores)
 
 
 def _column_title(metric: str, split: str, k: int) -> str:
@@ -108,21 +100,9 @@ def _column_title(metric: str, split: str, k: int) -> str:
     return f"{split} {metric}"
 
 
-def learning_curve(
-    model,
-    train,
-    test,
-    epochs: Iterable[int],
-    k: int = 5,
-    user_index=None,
-    item_features=None,
-    user_features=None,
-    exclude_train: bool | str = False,
-    num_threads=None,
-    verbose: bool = True,
-    mse_scores: bool = True,
-    validation=None,
-) -> pd.DataFrame:
+def learning_curve(model, train, test, epochs: Iterable[int], k: int = 5, user_index=None, item_features=None,
+                   user_features=None, exclude_train: bool | str = False, num_threads=None,
+                   verbose: bool = True, mse_scores: bool = True, validation=None) -> pd.DataFrame:
     """Train ``model`` up to each of ``epochs`` in turn and score it at each one.
 
     Parameters

@@ -75,11 +75,9 @@ def _run_combination(estimator, params, train, test, epochs, k, users, item_feat
     if single_thread and _accepts(estimator, "num_threads") and "num_threads" not in kwargs:
         kwargs["num_threads"] = 1
     try:
-        curve = learning_curve(
-            estimator(**kwargs), train, test, epochs, k=k, user_index=users, item_features=item_features,
-            exclude_train=exclude_train, num_threads=1 if single_thread else None, verbose=False,
-            validation=validation,
-        )
+        curve = learning_curve(estimator(**kwargs), train, test, epochs, k=k, user_index=users, item_features=item_features,
+                               exclude_train=exclude_train, num_threads=1 if single_thread else None, verbose=False,
+                               validation=validation)
     except metrics.NonFiniteModelError as err:
         reason = str(err)
         failed = {"epoch": [err.epoch], "metric": [FAILED], "split": [reason], "value": [np.nan]}
@@ -116,23 +114,11 @@ def read_grid_log(path, param_names=None) -> pd.DataFrame:
     return _records_to_frame(records, list(param_names))
 
 
-def grid_search_learning_curve(
-    base_params: Mapping,
-    param_grid: Mapping | list,
-    train,
-    test,
-    epochs: Iterable[int],
-    k: int = 5,
-    user_index=None,
-    estimator: Callable | None = None,
-    item_features=None,
-    exclude_train: bool = False,
-    n_jobs: int | None = None,
-    log_path=None,
-    progress: bool = True,
-    validation=None,
-    scheduler=None,
-) -> pd.DataFrame:
+def grid_search_learning_curve(base_params: Mapping, param_grid: Mapping | list, train, test,
+                               epochs: Iterable[int], k: int = 5, user_index=None,
+                               estimator: Callable | None = None, item_features=None,
+                               exclude_train: bool = False, n_jobs: int | None = None, log_path=None,
+                               progress: bool = True, validation=None, scheduler=None) -> pd.DataFrame:
     """A learning curve for every combination of ``param_grid``.
 
     Parameters

@@ -50,18 +50,9 @@ class SearchResult(NamedTuple):
         return int((self.calls["status"] == "failed").sum())
 
 
-def resumable_search(
-    objective: Callable[[dict], Mapping],
-    space: Mapping,
-    n_calls: int,
-    log_path=None,
-    x0=None,
-    n_initial_points: int = 10,
-    target: str = "p@k",
-    minimizer: Callable | None = None,
-    random_state: int | None = None,
-    progress: bool = True,
-) -> SearchResult:
+def resumable_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls: int, log_path=None,
+                     x0=None, n_initial_points: int = 10, target: str = "p@k",
+                     minimizer: Callable | None = None, random_state: int | None = None, progress: bool = True) -> SearchResult:
     """Maximise ``objective[target]`` with scikit-optimize, logging every call, resumably.
 
     A search of the post's kind (``forest_minimize`` over a few hyper-parameters, each
@@ -157,14 +148,10 @@ def _minimize(minimizer, evaluate, dims, done, starts, n_calls, n_initial_points
     for point in starts[len(done):]:  # a warm start cut short by the interruption
         evaluate(point)
     done_random = sum(r["origin"] == "search" for r in done)
-    return minimizer(
-        evaluate, dims,
-        n_calls=max(n_calls - len(done), 0),
-        x0=[point_of(dims, r["params"]) for r in done],
-        y0=[r["objective"] for r in done],
-        n_initial_points=max(n_initial_points - done_random, 0),
-        random_state=resume_seed(random_state, len(done)),
-    )
+    return minimizer(evaluate, dims, n_calls=max(n_calls - len(done), 0),
+                     x0=[point_of(dims, r["params"]) for r in done], y0=[r["objective"] for r in done],
+                     n_initial_points=max(n_initial_points - done_random, 0),
+                     random_state=resume_seed(random_state, len(done)))
 
 
 def read_search_log(path, space: Mapping) -> pd.DataFrame:
