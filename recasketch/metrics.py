@@ -83,18 +83,8 @@ FILTERED_TEST = "test, train removed"
 # ----------------------------------------------------------------------------- top-k metrics
 
 
-def precision_at_k(
-    model,
-    interactions,
-    k=5,
-    users=None,
-    exclude=None,
-    item_features=None,
-    user_features=None,
-    per_user=False,
-    num_threads=0,
-    chunk_size=None,
-):
+def precision_at_k(model, interactions, k=5, users=None, exclude=None, item_features=None, user_features=None,
+                   per_user=False, num_threads=0, chunk_size=None):
     """Share of each user's top-k items that are in ``interactions``, averaged over users.
 
     Parameters
@@ -209,18 +199,8 @@ def precision_at_k(
     return _finish(hits.sum(axis=1) / k, per_user)
 
 
-def recall_at_k(
-    model,
-    interactions,
-    k=5,
-    users=None,
-    exclude=None,
-    item_features=None,
-    user_features=None,
-    per_user=False,
-    num_threads=0,
-    chunk_size=None,
-):
+def recall_at_k(model, interactions, k=5, users=None, exclude=None, item_features=None, user_features=None,
+                per_user=False, num_threads=0, chunk_size=None):
     """Share of each user's interactions found in their top-k items, averaged over users.
 
     Recall here is hits / n_relevant, where n_relevant is the user's number of
@@ -266,18 +246,8 @@ def recall_at_k(
     return _finish(values, per_user)
 
 
-def ndcg_at_k(
-    model,
-    interactions,
-    k=5,
-    users=None,
-    exclude=None,
-    item_features=None,
-    user_features=None,
-    per_user=False,
-    num_threads=0,
-    chunk_size=None,
-):
+def ndcg_at_k(model, interactions, k=5, users=None, exclude=None, item_features=None, user_features=None,
+              per_user=False, num_threads=0, chunk_size=None):
     """Normalised discounted cumulative gain of each user's top-k items, averaged over users.
 
     Binary relevance: DCG = sum over ranks r = 1..k of hit_r / log2(r + 1), divided
@@ -328,18 +298,8 @@ def ndcg_at_k(
     return _finish(values, per_user)
 
 
-def map_at_k(
-    model,
-    interactions,
-    k=5,
-    users=None,
-    exclude=None,
-    item_features=None,
-    user_features=None,
-    per_user=False,
-    num_threads=0,
-    chunk_size=None,
-):
+def map_at_k(model, interactions, k=5, users=None, exclude=None, item_features=None, user_features=None,
+             per_user=False, num_threads=0, chunk_size=None):
     """Mean average precision of each user's top-k items (MAP@k).
 
     A user's average precision at k is
@@ -406,17 +366,8 @@ def map_at_k(
 # ----------------------------------------------------------------------------- AUC
 
 
-def auc(
-    model,
-    interactions,
-    users=None,
-    exclude=None,
-    item_features=None,
-    user_features=None,
-    per_user=False,
-    num_threads=0,
-    chunk_size=None,
-):
+def auc(model, interactions, users=None, exclude=None, item_features=None, user_features=None, per_user=False,
+        num_threads=0, chunk_size=None):
     """Probability that a random positive outranks a random negative, averaged over users.
 
     For each user the positives are their items in ``interactions`` and the negatives
@@ -608,18 +559,8 @@ def mse(model, interactions, users=None, item_features=None, user_features=None)
 # ----------------------------------------------------------------------------- post 1's checkpoint
 
 
-def checkpoint_scores(
-    model,
-    train,
-    test,
-    users=None,
-    k=5,
-    exclude_train=False,
-    item_features=None,
-    user_features=None,
-    num_threads=0,
-    mse_scores=True,
-):
+def checkpoint_scores(model, train, test, users=None, k=5, exclude_train=False, item_features=None,
+                      user_features=None, num_threads=0, mse_scores=True):
     """Train and test precision@k and MSE of one model, as post 1 logs them at each epoch.
 
     The train and test top-k lists are the same ranking in post 1's protocol, so it

@@ -284,7 +284,8 @@ class ItemFeatures(NamedTuple):
         return int(hits[0])
 
 
-def build_item_features(features: pd.DataFrame, item_ids, identity: bool = False, item_col: str = "mid") -> ItemFeatures:
+def build_item_features(features: pd.DataFrame, item_ids, identity: bool = False,
+                        item_col: str = "mid") -> ItemFeatures:
     """One-hot tag and category features aligned with the likes matrix's columns.
 
     Equal to the post's ``DictVectorizer`` over ``{'type_value': 1}`` dictionaries

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Mapping, NamedTuple
 
 import pandas as pd
@@ -12,6 +11,7 @@ import scipy.sparse as sp
 from .. import metrics
 from . import budgets
 from .evaluation import PROTOCOLS
+from .experiment import in_folder
 from ..tuning.curves import train_more
 from ..tuning.objectives import LightFMObjective, side_information_start
 from ..tuning.search import resumable_search
@@ -98,20 +98,17 @@ def warp_searches(train, test, users=None, item_features=None, budget: str = "ci
     dict of str to SearchResult
         ``"without features"`` and, with ``item_features``, ``"identity + tags"``.
     """
-    def log(name):
-        return None if log_dir is None else Path(log_dir) / name
-
     plain_budget = budgets.warp_search(budget)
     searches = {"without features": resumable_search(
         LightFMObjective(train, test, users, k=k, num_threads=num_threads, random_state=random_state),
         plain_budget.space, plain_budget.n_calls, n_initial_points=plain_budget.n_initial_points,
-        log_path=log("warp_search.jsonl"), random_state=random_state, progress=progress)}
+        log_path=in_folder(log_dir, "warp_search.jsonl"), random_state=random_state, progress=progress)}
     if item_features is not None:
         side = budgets.warp_search(budget, side_information=True)
         searches["identity + tags"] = resumable_search(
             LightFMObjective(train, test, users, k=k, item_features=item_features, num_threads=num_threads,
                              random_state=random_state),
             side.space, side.n_calls, x0=side_information_start(searches["without features"].best, side.space),
-            n_initial_points=side.n_initial_points, log_path=log("warp_tags_search.jsonl"),
+            n_initial_points=side.n_initial_points, log_path=in_folder(log_dir, "warp_tags_search.jsonl"),
             random_state=random_state, progress=progress)
     return searches

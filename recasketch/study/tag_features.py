@@ -23,10 +23,6 @@ identity block (one column per model, ``item_<id>``) and the rest are feature co
 (``tag_...``, ``category_...``); ``n_identity`` is ``n_items`` for
 ``build_item_features(..., identity=True)`` and 0 without it.
 :func:`n_identity_columns` reads it back from the feature names.
-
-Separate regularisation of tags: LightFM cannot do it, since ``LightFM.__init__`` takes
-one ``item_alpha`` that applies to every item-feature embedding and bias, identity and
-tag columns alike.
 """
 
 from __future__ import annotations

@@ -180,40 +180,32 @@ def dense_checkpoint(model, train, test, users, k=5):
 # ------------------------------------------------------------------ the benchmarks
 
 
+def _timed_steps(*steps):
+    """Run ``(name, function)`` steps in turn, each on the result of the one before: their seconds, the result."""
+    seconds, value = {}, None
+    for name, function in steps:
+        start = time.perf_counter()
+        value = function(value)
+        seconds[name] = time.perf_counter() - start
+    return seconds, value
+
+
 def bench_preprocessing(data_dir: Path):
     path = data_dir / config.LIKES_FILE
 
     def ours():
-        steps = {}
-        t = time.perf_counter()
-        likes = read_likes(path, drop_duplicates=True)
-        steps["read + drop duplicates"] = time.perf_counter() - t
-        t = time.perf_counter()
-        core = threshold_interactions(likes, verbose=False)
-        steps["threshold 5/5"] = time.perf_counter() - t
-        t = time.perf_counter()
-        inter = build_interactions(core)
-        steps["matrix + id maps"] = time.perf_counter() - t
-        t = time.perf_counter()
-        split = train_test_split(inter.matrix, 5, 0.2, random_state=0)
-        steps["split"] = time.perf_counter() - t
-        return steps, inter, split
+        kept = {}
+        steps, split = _timed_steps(
+            ("read + drop duplicates", lambda _: read_likes(path, drop_duplicates=True)),
+            ("threshold 5/5", lambda likes: threshold_interactions(likes, verbose=False)),
+            ("matrix + id maps", lambda core: kept.setdefault("inter", build_interactions(core))),
+            ("split", lambda inter: train_test_split(inter.matrix, 5, 0.2, random_state=0)))
+        return steps, kept["inter"], split
 
     def theirs():
-        steps = {}
-        t = time.perf_counter()
-        likes = straightforward_read(path).drop_duplicates()
-        steps["read + drop duplicates"] = time.perf_counter() - t
-        t = time.perf_counter()
-        core = straightforward_threshold(likes)
-        steps["threshold 5/5"] = time.perf_counter() - t
-        t = time.perf_counter()
-        matrix = straightforward_matrix(core)
-        steps["matrix + id maps"] = time.perf_counter() - t
-        t = time.perf_counter()
-        straightforward_split(matrix)
-        steps["split"] = time.perf_counter() - t
-        return steps
+        return _timed_steps(("read + drop duplicates", lambda _: straightforward_read(path).drop_duplicates()),
+                            ("threshold 5/5", straightforward_threshold),
+                            ("matrix + id maps", straightforward_matrix), ("split", straightforward_split))[0]
 
     runs = [ours() for _ in range(3)]
     best = min(runs, key=lambda r: sum(r[0].values()))

@@ -75,9 +75,9 @@ def _run_combination(estimator, params, train, test, epochs, k, users, item_feat
     if single_thread and _accepts(estimator, "num_threads") and "num_threads" not in kwargs:
         kwargs["num_threads"] = 1
     try:
-        curve = learning_curve(estimator(**kwargs), train, test, epochs, k=k, user_index=users, item_features=item_features,
-                               exclude_train=exclude_train, num_threads=1 if single_thread else None, verbose=False,
-                               validation=validation)
+        curve = learning_curve(estimator(**kwargs), train, test, epochs, k=k, user_index=users,
+                               item_features=item_features, exclude_train=exclude_train,
+                               num_threads=1 if single_thread else None, verbose=False, validation=validation)
     except metrics.NonFiniteModelError as err:
         reason = str(err)
         failed = {"epoch": [err.epoch], "metric": [FAILED], "split": [reason], "value": [np.nan]}

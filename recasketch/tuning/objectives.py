@@ -16,6 +16,7 @@ from lightfm import LightFM
 
 from .. import metrics
 from ..utils import plain
+from .curves import lightfm_diverged
 from .search import clip_to_space
 from .search_log import FitFailed
 
@@ -104,7 +105,7 @@ class LightFMObjective:
             model.fit(self.train, epochs=int(point["epochs"]), item_features=self.item_features,
                       num_threads=self.num_threads)
         except ValueError as err:
-            if "finite" not in str(err):
+            if not lightfm_diverged(err):
                 raise
             raise FitFailed(f"the fit diverged: {err}") from None
         return model

@@ -51,8 +51,8 @@ class SearchResult(NamedTuple):
 
 
 def resumable_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls: int, log_path=None,
-                     x0=None, n_initial_points: int = 10, target: str = "p@k",
-                     minimizer: Callable | None = None, random_state: int | None = None, progress: bool = True) -> SearchResult:
+                     x0=None, n_initial_points: int = 10, target: str = "p@k", minimizer: Callable | None = None,
+                     random_state: int | None = None, progress: bool = True) -> SearchResult:
     """Maximise ``objective[target]`` with scikit-optimize, logging every call, resumably.
 
     A search of the post's kind (``forest_minimize`` over a few hyper-parameters, each

@@ -43,7 +43,7 @@ from tqdm import tqdm
 
 from ..parallel import cache, cluster
 from ..utils import check_count, check_random_state, duration, seed_from
-from .curves import train_more
+from .curves import lightfm_diverged, train_more
 from .objectives import LightFMObjective
 from .search import resumable_search
 from .search_log import WORST_VALUE, FitFailed, describe_space, dimensions
@@ -112,7 +112,7 @@ class _Objective(LightFMObjective):
                            num_threads=self.num_threads)
                 value = self.p_at_k(model)
             except (ValueError, FitFailed) as err:
-                if isinstance(err, ValueError) and "finite" not in str(err):
+                if isinstance(err, ValueError) and not lightfm_diverged(err):
                     raise
                 reason = f"at epoch {epoch}: {err}"
                 if best_epoch is None:
