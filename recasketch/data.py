@@ -259,15 +259,9 @@ def read_ground_truth(path) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise _rows_error(path, np.isnan(weight), "weight", truth["weight"], "is not a number",
                           "Write the topic's weight as a decimal number, e.g. 0.5.")
     models = (truth["kind"] == "model").to_numpy()
-    model_topics = pd.DataFrame({
-        "mid": truth["id"].to_numpy()[models],
-        "topic": truth["topic"].to_numpy()[models],
-    })
-    user_topics = pd.DataFrame({
-        "uid": truth["id"].to_numpy()[~models],
-        "topic": truth["topic"].to_numpy()[~models],
-        "weight": weight[~models],
-    })
+    ids, topics = truth["id"].to_numpy(), truth["topic"].to_numpy()
+    model_topics = pd.DataFrame({"mid": ids[models], "topic": topics[models]})
+    user_topics = pd.DataFrame({"uid": ids[~models], "topic": topics[~models], "weight": weight[~models]})
     return model_topics, user_topics
 
 
@@ -304,10 +298,9 @@ def _read_table(path, kind: _Kind) -> tuple[pd.DataFrame, dict]:
         )
     # A line with too few fields leaves its last field empty: only then look closer.
     if (frame.iloc[:, -1] == "").any():
-        starts, counts = _records(path)
-        short = np.flatnonzero(counts != len(names))
-        if len(short):
-            raise _fields_error(path, int(starts[short[0]]), int(counts[short[0]]), names, sep)
+        error = _fields_error(path, names, sep, *_records(path))
+        if error is not None:
+            raise error
     frame.columns = list(names)
     return frame, names
 
@@ -399,7 +392,11 @@ def _records(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array(starts, dtype=np.int64), np.array(counts, dtype=np.int64)
 
 
-def _fields_error(path: Path, line: int, n_fields: int, names: dict, sep: str) -> DataError:
+def _fields_error(path: Path, names: dict, sep: str, starts, counts) -> DataError | None:
+    """The error for the first record (of ``_records(path)``) without one field per column, if any."""
+    bad = np.flatnonzero(counts != len(names))
+    if not len(bad):
+        return None
     if sep == "|":
         fix = ("If a field contains '|', wrap it in backslashes (\\like | this\\) and double any "
                "backslash inside it, as csv.writer(delimiter='|', quotechar='\\\\') does; "
@@ -408,8 +405,8 @@ def _fields_error(path: Path, line: int, n_fields: int, names: dict, sep: str) -
         fix = (f"If a field contains {sep!r}, wrap it in double quotes, as pandas' to_csv and "
                "csv.writer do; otherwise fix or delete the line.")
     return DataError(
-        f"{path}, line {line}: expected {len(names)} fields ({sep.join(names.values())}), "
-        f"found {n_fields}. {fix}"
+        f"{path}, line {starts[bad[0]]}: expected {len(names)} fields ({sep.join(names.values())}), "
+        f"found {counts[bad[0]]}. {fix}"
     )
 
 
@@ -431,10 +428,8 @@ def _structure_error(raw: bytes, path: Path, names: dict, message: str) -> DataE
             f"rest of the file reads as one field. Close it with {close} if it is part of a "
             "name."
         )
-    bad = np.flatnonzero(counts != len(names))
-    if len(bad):
-        return _fields_error(path, int(starts[bad[0]]), int(counts[bad[0]]), names, sep)
-    return DataError(f"{path}: cannot be parsed ({message.strip()}).")
+    return (_fields_error(path, names, sep, starts, counts)
+            or DataError(f"{path}: cannot be parsed ({message.strip()})."))
 
 
 def _utf8_error(raw: bytes, path: Path) -> DataError | None:
@@ -611,22 +606,14 @@ def load_dataset(name_or_path="sample", *, data_dir=None) -> Dataset:
         _check_crawl_ids(likes, likes_path, {"mid": MID_PATTERN, "uid": UID_PATTERN})
         _check_crawl_ids(features, features_path, {"mid": MID_PATTERN})
 
-    model_topics = user_topics = None
-    if (folder / config.TRUTH_FILE).exists():
-        model_topics, user_topics = read_ground_truth(folder / config.TRUTH_FILE)
-    synthetic = model_topics is not None
-    try:
-        shown = folder.resolve().relative_to(config.PROJ_ROOT)
-    except ValueError:
-        shown = folder
+    synthetic = (folder / config.TRUTH_FILE).exists()
+    model_topics, user_topics = read_ground_truth(folder / config.TRUTH_FILE) if synthetic else (None, None)
+    resolved = folder.resolve()
+    shown = resolved.relative_to(config.PROJ_ROOT) if resolved.is_relative_to(config.PROJ_ROOT) else folder
     what = f"{len(likes):,} like rows, " + (
         f"{len(features):,} feature rows" if features is not None else "no features table")
-    if synthetic:
-        kind = "SYNTHETIC data made by recasketch.synthetic — "
-    elif named and name == "sketchfab":
-        kind = "the real Sketchfab crawl — "
-    else:
-        kind = ""
+    kind = ("SYNTHETIC data made by recasketch.synthetic — " if synthetic
+            else "the real Sketchfab crawl — " if named and name == "sketchfab" else "")
     description = f"{name}: {kind}{what}, from {shown}/"
     return Dataset(name, likes, features, model_topics, user_topics, synthetic, description)
 

@@ -40,7 +40,7 @@ from ..data import read_features, read_likes
 from ..errors import DataError, DownloadError
 
 __all__ = ["SKETCHFAB_BLOB_IDS", "SKETCHFAB_COMMIT", "SKETCHFAB_DATA_URL", "DownloadError",
-           "download_sketchfab_data", "git_blob_id", "main", "mount_retries"]
+           "download_sketchfab_data", "git_blob_id", "main", "mount_retries", "retrying_session"]
 
 logger = logging.getLogger(__name__)
 
@@ -195,42 +195,30 @@ def download_sketchfab_data(dest, base_url: str = SKETCHFAB_DATA_URL, *, files=_
         raise ValueError(f"retries must be >= 0, got {retries}.")
     if not timeout or timeout <= 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout}.")
-    if backoff < 0:
-        raise ValueError(f"backoff must be >= 0 seconds, got {backoff}.")
-    if max_wait < 0:
-        raise ValueError(f"max_wait must be >= 0 seconds, got {max_wait}.")
-    if expected is not None:
-        expected = {name: _expected_id(expected, name) for name in files}
+    for name, value in (("backoff", backoff), ("max_wait", max_wait)):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0 seconds, got {value}.")
+    checks = {name: None if expected is None else _expected_id(expected, name) for name in files}
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     base_url = base_url.rstrip("/")
-    own_session = session is None
-    if own_session:
-        session = requests.Session()
-        session.headers["User-Agent"] = f"recasketch/{__version__}"
-    try:
-        with mount_retries(session, base_url + "/", retries=retries, backoff=backoff,
-                           max_wait=max_wait):
-            paths = {}
-            for name in files:
-                target = dest / name
-                check = expected[name] if expected is not None else None
-                if target.is_file():
-                    problem = _problem(target, name, check)
-                    if problem is None:
-                        logger.info("%s is already present and verified; not downloading it.",
-                                    target)
-                        paths[name] = target
-                        continue
-                    logger.warning("%s %s; downloading it again.", target, problem)
-                _download(session, f"{base_url}/{name}", target, check, retries=retries,
-                          timeout=timeout, progress=progress)
-                paths[name] = target
-            return paths
-    finally:
-        if own_session:
-            session.close()
+    with retrying_session(session, base_url + "/", retries=retries, backoff=backoff,
+                          max_wait=max_wait) as session:
+        paths = {}
+        for name in files:
+            target = dest / name
+            if target.is_file():
+                problem = _problem(target, name, checks[name])
+                if problem is None:
+                    logger.info("%s is already present and verified; not downloading it.", target)
+                    paths[name] = target
+                    continue
+                logger.warning("%s %s; downloading it again.", target, problem)
+            _download(session, f"{base_url}/{name}", target, checks[name], retries=retries,
+                      timeout=timeout, progress=progress)
+            paths[name] = target
+        return paths
 
 
 def _expected_id(expected: Mapping[str, str], name: str) -> str:
@@ -291,6 +279,22 @@ def mount_retries(session: requests.Session, prefix: str, *, retries: int, backo
         raise_on_status=False,  # the last response comes back, with its status and history
     )
     return _mounted(session, prefix, HTTPAdapter(max_retries=retry))
+
+
+@contextlib.contextmanager
+def retrying_session(session: requests.Session | None, prefix: str, *, retries: int, backoff: float,
+                     max_wait: float):
+    """``session`` with :func:`mount_retries` for ``prefix``, for the length of a ``with`` block.
+
+    ``None`` opens a new session, which names recasketch as its User-Agent and is closed on exit.
+    """
+    with contextlib.ExitStack() as stack:
+        if session is None:
+            session = stack.enter_context(requests.Session())
+            session.headers["User-Agent"] = f"recasketch/{__version__}"
+        stack.enter_context(mount_retries(session, prefix, retries=retries, backoff=backoff,
+                                          max_wait=max_wait))
+        yield session
 
 
 @contextlib.contextmanager

@@ -140,8 +140,7 @@ def plot_grid_heatmaps(results: pd.DataFrame, rows: str = "regularization", cols
     for name in (rows, cols, facet):
         if name not in part.columns:
             raise ValueError(f"The results have no parameter column {name!r}.")
-    agg = "min" if metric == "mse" else "max"
-    best = part.groupby([facet, rows, cols])["value"].agg(agg).reset_index()
+    best = part.groupby([facet, rows, cols])["value"].agg("min" if metric == "mse" else "max").reset_index()
     facets = sorted(best[facet].unique())
     vmin, vmax = best["value"].min(), best["value"].max()
     ncols = min(3, len(facets))

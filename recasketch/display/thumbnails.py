@@ -39,9 +39,9 @@ from urllib.parse import quote
 
 import requests
 
-from .. import __version__, config
+from .. import config
 from ..data import MID_PATTERN
-from ..datasets.download import mount_retries
+from ..datasets.download import retrying_session
 from ..errors import DataError
 from ..utils import check_count
 
@@ -237,44 +237,31 @@ class ThumbnailClient:
         answers.update(learned)
         result = {}
         for uid in uids:
-            if uid in self.reasons_:
-                result[uid] = None
-            elif uid in answers:
-                result[uid] = self._choose(uid, answers[uid])
-            else:
-                result[uid] = None
-                self.reasons_.setdefault(
-                    uid, f"not looked up: beyond max_requests={self.max_requests} in this call")
+            if uid not in self.reasons_ and uid not in answers:
+                self.reasons_[uid] = f"not looked up: beyond max_requests={self.max_requests} in this call"
+            result[uid] = None if uid in self.reasons_ else self._choose(uid, answers[uid])
         return result
 
     # ---------------------------------------------------------------- requests
 
     def _ask(self, uids, learned) -> None:
         """Ask the API for each of ``uids``, filling ``learned``; stop at the first failure."""
-        session = self.session or requests.Session()
-        if self.session is None:
-            session.headers["User-Agent"] = f"recasketch/{__version__}"
-        try:
-            with mount_retries(session, self.base_url + "/", retries=self.retries,
-                               backoff=self.backoff, max_wait=self.max_wait):
-                for position, uid in enumerate(uids):
-                    self._wait_turn()
-                    self.n_requests_ += 1
-                    answer, failure = self._ask_one(session, uid)
-                    if answer is not None:
-                        learned[uid] = answer
-                        continue
-                    self.reasons_[uid] = failure
-                    rest = uids[position + 1:]
-                    for other in rest:
-                        self.reasons_[other] = f"not looked up: the API failed earlier ({failure})"
-                    logger.warning("Thumbnail lookup stopped: %s; %d model(s) get a "
-                                   "placeholder (nothing about them is cached).", failure,
-                                   len(rest) + 1)
-                    return
-        finally:
-            if self.session is None:
-                session.close()
+        with retrying_session(self.session, self.base_url + "/", retries=self.retries,
+                              backoff=self.backoff, max_wait=self.max_wait) as session:
+            for position, uid in enumerate(uids):
+                self._wait_turn()
+                self.n_requests_ += 1
+                answer, failure = self._ask_one(session, uid)
+                if answer is not None:
+                    learned[uid] = answer
+                    continue
+                self.reasons_[uid] = failure
+                rest = uids[position + 1:]
+                for other in rest:
+                    self.reasons_[other] = f"not looked up: the API failed earlier ({failure})"
+                logger.warning("Thumbnail lookup stopped: %s; %d model(s) get a placeholder (nothing "
+                               "about them is cached).", failure, len(rest) + 1)
+                return
 
     def _wait_turn(self) -> None:
         if self._last_start is not None:
@@ -579,9 +566,8 @@ def tile_grid(rows, names=None, thumbnails=None, topics=None, *, colours=None,
             "locally and marked <em>placeholder</em>: no thumbnail was found for them (offline, "
             "not looked up, not on Sketchfab, or no image of a suitable size).</p>"
             if n_drawn else "")
-    body = "".join(html_rows)
     return TileGrid(f'<div class="recasketch-tiles" style="font-family:sans-serif;'
-                    f'font-size:12px">{note}{body}</div>', tuple(placeholders))
+                    f'font-size:12px">{note}{"".join(html_rows)}</div>', tuple(placeholders))
 
 
 def _tile(uid, name, thumb, topic, colour, label, size) -> str:

@@ -49,10 +49,7 @@ class Popularity:
 
     def fit(self, user_items, show_progress=False):
         """Count each item's likes in ``user_items`` (sparse, of shape (n_users, n_items))."""
-        if not sp.issparse(user_items):
-            raise TypeError(
-                f"user_items must be a scipy.sparse matrix, got {type(user_items).__name__}."
-            )
+        _check_sparse(user_items, "user_items")
         counts = np.asarray((user_items != 0).sum(axis=0), dtype=np.float32).ravel()
         self.user_factors = np.ones((user_items.shape[0], 1), dtype=np.float32)
         self.item_factors = counts[:, None]
@@ -206,25 +203,22 @@ class TagsOnly:
                 f"{user_items.shape[1]} items (columns); pass one feature row per item, in the "
                 "likes matrix's column order."
             )
-        features = sp.csr_matrix(item_features, dtype=np.float64, copy=True)
-        features.sum_duplicates()
+        features = _canonical_csr(item_features, np.float64)
         if not np.isfinite(features.data).all():
             raise ValueError("item_features holds NaN or inf weights; fix or drop those entries.")
         if self.normalize == "l2":
             norms = np.sqrt(np.asarray(features.multiply(features).sum(axis=1)).ravel())
             features = sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms),
                                           where=norms > 0)) @ features
-        liked = sp.csr_matrix(user_items, copy=True)
-        liked.sum_duplicates()
-        liked.data = (liked.data != 0).astype(np.float64)
-        liked.eliminate_zeros()
+        liked = _canonical_csr(user_items)
+        liked.data = np.ones(liked.nnz)  # any non-zero entry is one like
         users = liked @ features
         if self.aggregate == "mean":
             counts = np.diff(liked.indptr).astype(np.float64)
             users = sp.diags(np.divide(1.0, counts, out=np.zeros_like(counts),
                                        where=counts > 0)) @ users
-        self.item_factors = _float32_csr(features)
-        self.user_factors = _float32_csr(users)
+        self.item_factors = _canonical_csr(features, np.float32)
+        self.user_factors = _canonical_csr(users, np.float32)
         return self
 
 
@@ -318,13 +312,10 @@ class ItemKNN:
                 f"got {self.measure!r}."
             )
         user_items = _check_sparse(user_items, "user_items")
-        if self.measure == "cosine":
-            model = nn.CosineRecommender(K=self.K, num_threads=self.num_threads)
-        elif self.measure == "bm25":
-            model = nn.BM25Recommender(K=self.K, K1=self.K1, B=self.B,
-                                       num_threads=self.num_threads)
-        else:
-            model = nn.TFIDFRecommender(K=self.K, num_threads=self.num_threads)
+        recommender = {"cosine": nn.CosineRecommender, "bm25": nn.BM25Recommender,
+                       "tfidf": nn.TFIDFRecommender}[self.measure]
+        bm25 = {"K1": self.K1, "B": self.B} if self.measure == "bm25" else {}
+        model = recommender(K=self.K, num_threads=self.num_threads, **bm25)
         with warnings.catch_warnings():
             # implicit converts its own normalised matrix to CSR and warns about it
             warnings.filterwarnings("ignore", message="Method expects CSR input")
@@ -374,8 +365,8 @@ class ItemKNN:
                 f"covers {n_items}; pass the likes matrix the model was fitted on."
             )
         self.model_ = model
-        self.user_factors = _float32_csr(user_items)
-        self.item_factors = _float32_csr(model.similarity.T)
+        self.user_factors = _canonical_csr(user_items, np.float32)
+        self.item_factors = _canonical_csr(model.similarity.T, np.float32)
         return self
 
 
@@ -385,9 +376,9 @@ def _check_sparse(matrix, name):
     return sp.csr_matrix(matrix)
 
 
-def _float32_csr(matrix) -> sp.csr_matrix:
-    """A canonical float32 CSR copy of ``matrix`` without stored zeros."""
-    out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+def _canonical_csr(matrix, dtype=None) -> sp.csr_matrix:
+    """A canonical CSR copy of ``matrix`` (as ``dtype``; duplicates summed) without stored zeros."""
+    out = sp.csr_matrix(matrix, dtype=dtype, copy=True)
     out.sum_duplicates()
     out.eliminate_zeros()
     return out

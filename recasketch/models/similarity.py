@@ -46,9 +46,7 @@ def item_vectors(model, item_features=None) -> np.ndarray:
     elif hasattr(model, "get_item_representations"):
         vectors = model.get_item_representations(item_features)[1]
     elif hasattr(model, "item_factors"):
-        if hasattr(model, "to_cpu"):
-            model = model.to_cpu()
-        vectors = model.item_factors
+        vectors = (model.to_cpu() if hasattr(model, "to_cpu") else model).item_factors  # GPU: to host first
     else:
         raise TypeError(
             f"Cannot take item vectors from {type(model).__name__}: expected an implicit model, "
@@ -68,8 +66,7 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
 def _top_n(unit: np.ndarray, queries: np.ndarray, n: int, drop_self: bool):
     """Indices and cosines of the ``n`` nearest items of each query row, best first."""
     n_items = unit.shape[0]
-    want = n + 1 if drop_self else n
-    want = min(want, n_items)
+    want = min(n + 1 if drop_self else n, n_items)
     chunk = max(1, _CHUNK_CELLS // max(n_items, 1))
     ids = np.empty((len(queries), want), dtype=np.int64)
     scores = np.empty((len(queries), want), dtype=np.float32)
@@ -83,9 +80,7 @@ def _top_n(unit: np.ndarray, queries: np.ndarray, n: int, drop_self: bool):
         order = np.argsort(-part_scores, axis=1, kind="stable")
         ids[start:start + chunk] = np.take_along_axis(part, order, axis=1)
         scores[start:start + chunk] = np.take_along_axis(part_scores, order, axis=1)
-    if drop_self:
-        ids, scores = ids[:, :n], scores[:, :n]
-    return ids, scores
+    return ids[:, :n], scores[:, :n]  # without the extra one asked for when dropping self
 
 
 def similar_items(vectors, items, n: int = 10, item_ids=None, names=None, include_self: bool = True,

@@ -165,7 +165,6 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
     SparkSession = _import_pyspark()
     check_java()
     master = master or os.environ.get("RECASKETCH_SPARK_MASTER") or f"local[{os.cpu_count() or 1}]"
-    local = master.startswith("local")
     tmp = tempfile.mkdtemp(prefix="recasketch-spark-")
     log_config = Path(tmp) / "log4j2.properties"
     log_config.write_text(_LOG4J2)
@@ -174,7 +173,7 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.local.dir", tmp))
-    if local:
+    if master.startswith("local"):
         builder = (builder.config("spark.ui.enabled", "false")
                    .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.sql.shuffle.partitions", str(shuffle_partitions or 2 * (os.cpu_count() or 1))))
@@ -473,14 +472,18 @@ def regularization_sweep(train, test, users, regularizations, factors=40, alpha=
         itself) and ``fit seconds``.
     """
     users = np.asarray(users, dtype=np.int64)
-    implicit_model = AlternatingLeastSquares(factors=factors, regularization=implicit_regularization, alpha=alpha,
-                                             iterations=iterations, random_state=random_state)
-    start = time.perf_counter()
-    implicit_model.fit(sp.csr_matrix(train), show_progress=False)
-    implicit_seconds = time.perf_counter() - start
+
+    def implicit_fit(seed):
+        model = AlternatingLeastSquares(factors=factors, regularization=implicit_regularization, alpha=alpha,
+                                        iterations=iterations, random_state=seed)
+        start = time.perf_counter()
+        model.fit(sp.csr_matrix(train), show_progress=False)
+        return model, time.perf_counter() - start
+
+    implicit_model, implicit_seconds = implicit_fit(random_state)
     reference = _top_k_filtered(implicit_model, train, users, k)
 
-    def row(name, model, regularization, seconds):
+    def row(name, model, seconds, regularization=implicit_regularization):
         top = _top_k_filtered(model, train, users, k)
         return {"model": name, "regularization": regularization,
                 "p@k": metrics.precision_at_k(model, test, k, users=users),
@@ -488,16 +491,12 @@ def regularization_sweep(train, test, users, regularizations, factors=40, alpha=
                 "top-k overlap": float(np.mean([len(set(a) & set(b)) / k for a, b in zip(top, reference)])),
                 "fit seconds": seconds}
 
-    rows = [row("implicit", implicit_model, implicit_regularization, implicit_seconds)]
-    other_seed = AlternatingLeastSquares(factors=factors, regularization=implicit_regularization, alpha=alpha,
-                                         iterations=iterations, random_state=random_state + 1)
-    start = time.perf_counter()
-    other_seed.fit(sp.csr_matrix(train), show_progress=False)
-    rows.append(row("implicit, another seed", other_seed, implicit_regularization, time.perf_counter() - start))
+    rows = [row("implicit", implicit_model, implicit_seconds)]
+    rows.append(row("implicit, another seed", *implicit_fit(random_state + 1)))
     for regularization in regularizations:
         model = SparkALS(factors=factors, regularization=regularization, alpha=alpha, iterations=iterations,
                          random_state=random_state, spark=spark).fit(train)
-        rows.append(row("Spark", model, float(regularization), model.fit_seconds_))
+        rows.append(row("Spark", model, model.fit_seconds_, float(regularization)))
     return pd.DataFrame(rows)
 
 

@@ -131,14 +131,6 @@ def read(path) -> Stored | None:
     return stored if isinstance(stored, Stored) else None
 
 
-def _lookup(path, canonical: str):
-    """(True, value) when ``path`` holds a result stored under ``canonical``, else (False, None)."""
-    stored = read(path) if path is not None else None
-    if stored is not None and stored.key == canonical:
-        return True, stored.value
-    return False, None
-
-
 def _store(path: Path, canonical: str, value, seconds: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -168,17 +160,7 @@ def cached(path, key: Mapping, compute: Callable[[], T]) -> T:
     object
         The result.
     """
-    canonical = _canonical(key)
-    if path is None:
-        return compute()
-    path = Path(path)
-    found, value = _lookup(path, canonical)
-    if found:
-        return value
-    start = time.perf_counter()
-    value = compute()
-    _store(path, canonical, value, time.perf_counter() - start)
-    return value
+    return cached_map(compute, {"result": (path, key, {})})["result"]  # one job: runs here
 
 
 def _timed(function, **kwargs):
@@ -217,9 +199,9 @@ def cached_map(function: Callable[..., T], jobs: Mapping[str, tuple], shared: Ma
     keys = {name: _canonical(key) for name, (_, key, _) in jobs.items()}
     results, todo = {}, []
     for name, (path, _, _) in jobs.items():
-        found, value = _lookup(Path(path) if path is not None else None, keys[name])
-        if found:
-            results[name] = value
+        stored = read(path) if path is not None else None
+        if stored is not None and stored.key == keys[name]:
+            results[name] = stored.value
         else:
             todo.append(name)
 

@@ -65,8 +65,6 @@ _local = {"client": None, "n_workers": None}
 _remote: dict = {}
 
 
-
-
 def resolve_scheduler(scheduler=None):
     """The scheduler a grid or search runs on: ``"processes"``, ``"local"``, an address or a Client.
 
@@ -189,8 +187,7 @@ def close_local() -> None:
 
 def n_workers(client) -> int:
     """Worker processes (threads, for workers with several) the cluster has now."""
-    info = client.scheduler_info()
-    workers = info.get("workers", {})
+    workers = client.scheduler_info().get("workers", {})
     return max(sum(int(w.get("nthreads", 1)) for w in workers.values()), 1)
 
 
@@ -276,11 +273,10 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
             on_result(calls[index], result)
     except BaseException:
         client.cancel(list(futures))
+        raise
+    finally:
         if owned:
             shared.release()
-        raise
-    if owned:
-        shared.release()
     return len(calls)
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from . import published
 from ..config import BUDGETS, check_budget
+from . import published
 
 __all__ = ["BUDGETS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget", "scale_out",
            "study", "warp_search"]

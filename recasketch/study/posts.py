@@ -9,12 +9,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .. import metrics
-from . import budgets
-from .evaluation import PROTOCOLS
-from .experiment import in_folder
 from ..tuning.curves import train_more
 from ..tuning.objectives import LightFMObjective, side_information_start
 from ..tuning.search import resumable_search
+from . import budgets
+from .evaluation import PROTOCOLS
+from .experiment import in_folder
 
 __all__ = ["Candidate", "compare_models", "warp_searches"]
 

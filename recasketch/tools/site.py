@@ -95,8 +95,7 @@ class InlineLocalImages(Preprocessor):
 def _inline(src: str, folder: Path) -> str:
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) and not src.startswith("file:"):
         return src
-    path = Path(src.removeprefix("file://"))
-    path = path if path.is_absolute() else folder / path
+    path = folder / src.removeprefix("file://")  # an absolute path stays as it is
     kind = mimetypes.guess_type(path.name)[0]
     if not path.is_file() or kind is None or not kind.startswith("image/"):
         return src
@@ -176,8 +175,7 @@ def _title_and_purpose(nb, fallback: str) -> tuple[str, str]:
         lines = cell.source.strip().splitlines()
         if not lines or not lines[0].startswith("# "):
             break
-        paragraphs = "\n".join(lines[1:]).strip().split("\n\n")
-        return lines[0][2:].strip(), paragraphs[0].strip() if paragraphs else ""
+        return lines[0][2:].strip(), "\n".join(lines[1:]).strip().split("\n\n")[0].strip()
     return fallback, ""
 
 
