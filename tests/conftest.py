@@ -39,3 +39,20 @@ def split():
     dense[40:, 30:] = rng.random((40, 30)) < 0.4
     dense[rng.random(dense.shape) < 0.03] = 1
     return train_test_split(sp.csr_matrix(dense), 3, 0.3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def validation_split():
+    """Two blocks of users and models with a little noise, split three ways per user:
+    (train, validation, test, users)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from recasketch.split import train_validation_test_split
+
+    rng = np.random.default_rng(0)
+    dense = np.zeros((90, 50), dtype=np.float32)
+    dense[:45, :25] = rng.random((45, 25)) < 0.45
+    dense[45:, 25:] = rng.random((45, 25)) < 0.45
+    dense[rng.random(dense.shape) < 0.03] = 1
+    return train_validation_test_split(sp.csr_matrix(dense), 3, 0.4, random_state=0)

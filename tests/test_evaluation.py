@@ -10,18 +10,12 @@ from lightfm import LightFM
 from recasketch import metrics
 from recasketch.study import evaluation as study
 from recasketch.models.baselines import Popularity, TagsOnly
-from recasketch.split import train_validation_test_split
 from recasketch.study.evaluation import Fitted, fit_timed
 
 
 @pytest.fixture(scope="module")
-def split():
-    rng = np.random.default_rng(0)
-    dense = np.zeros((90, 50), dtype=np.float32)
-    dense[:45, :25] = rng.random((45, 25)) < 0.45
-    dense[45:, 25:] = rng.random((45, 25)) < 0.45
-    dense[rng.random(dense.shape) < 0.03] = 1
-    return train_validation_test_split(sp.csr_matrix(dense), 3, 0.4, random_state=0)
+def split(validation_split):
+    return validation_split
 
 
 def test_score_with_ci_matches_the_metrics_and_brackets_the_mean(split):

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
 from recasketch import build_interactions, load_dataset, metrics, threshold_interactions, train_test_split
@@ -50,17 +49,8 @@ def test_in_folder_keeps_nothing_without_a_folder(tmp_path):
     assert experiment.in_folder(tmp_path, "log.jsonl") == tmp_path / "log.jsonl"
 
 
-@pytest.fixture(scope="module")
-def blocks():
-    rng = np.random.default_rng(0)
-    dense = np.zeros((90, 50), dtype=np.float32)
-    dense[:45, :25] = rng.random((45, 25)) < 0.45
-    dense[45:, 25:] = rng.random((45, 25)) < 0.45
-    return train_validation_test_split(sp.csr_matrix(dense), 3, 0.4, random_state=0)
-
-
-def test_fit_warp_reads_a_search_row_and_keeps_the_fit(blocks, tmp_path):
-    train, validation, test, users = blocks
+def test_fit_warp_reads_a_search_row_and_keeps_the_fit(validation_split, tmp_path):
+    train, validation, test, users = validation_split
     row = pd.Series({"epochs": 5.0, "learning_rate": 0.05, "no_components": 8.0, "alpha": 1e-4,
                      "validation": 0.3, "test": 0.2, "seconds": 1.0})
     first = experiment.fit_warp(train, row, random_state=1, cache_dir=tmp_path)
@@ -76,8 +66,8 @@ def test_fit_warp_reads_a_search_row_and_keeps_the_fit(blocks, tmp_path):
     assert first.model.no_components == 8
 
 
-def test_fit_als_fits_the_grid_row(blocks):
-    train, validation, test, users = blocks
+def test_fit_als_fits_the_grid_row(validation_split):
+    train, validation, test, users = validation_split
     fitted = experiment.fit_als(train, {"factors": 4.0, "regularization": 0.1, "alpha": 10, "epoch": 3},
                                 random_state=0)
     assert fitted.model.factors == 4 and fitted.model.iterations == 3
@@ -87,8 +77,8 @@ def test_fit_als_fits_the_grid_row(blocks):
     np.testing.assert_array_equal(fitted.model.item_factors, direct.item_factors)
 
 
-def test_choose_baselines_chooses_on_validation_and_keeps_each_grid(blocks, tmp_path):
-    train, validation, test, users = blocks
+def test_choose_baselines_chooses_on_validation_and_keeps_each_grid(validation_split, tmp_path):
+    train, validation, test, users = validation_split
     grids = {"item-kNN": {"K": [5, 20], "measure": ["cosine"]}, "BPR": {"factors": [8], "iterations": [20]}}
     chosen = experiment.choose_baselines(grids, train, validation, test, users, k=5, random_state=0,
                                          cache_dir=tmp_path)
