@@ -5,15 +5,16 @@ them); where they are missing it is skipped with a message saying so.
 """
 
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from recasketch import config
-from recasketch.tools.site import build_site, data_description
+from recasketch.tools.site import build_site, data_description, sanitize_html
 
 NOTEBOOKS = sorted((config.PROJ_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 NAME = "<script>window.__pwned=1</script>"
@@ -74,6 +75,114 @@ def test_build_site_guards(tmp_path):
         build_site([tmp_path / "missing.ipynb"], tmp_path)
     with pytest.raises(ValueError, match="share a name"):
         build_site([NOTEBOOKS[0], NOTEBOOKS[0]], tmp_path)
+
+
+#: Links and image sources a notebook's text could carry: (markdown, must survive or not).
+_HOSTILE_URLS = [
+    "javascript:window.__pwned=5", " JaVa\tScRiPt:window.__pwned=6", "vbscript:msgbox(1)",
+    "data:text/html,<script>window.__pwned=7</script>", "files/javascript:window.__pwned=8",
+    "jav&#x61;script:window.__pwned=9",
+]
+_PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw"
+        "HwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+_SAFE_LINKS = {"https://example.org/a", "other.html#part", "#A-heading"}
+
+
+def _link_notebook(path: Path) -> Path:
+    """A notebook whose markdown cell, purpose paragraph, raw cell and Markdown and HTML
+    outputs link to ``_HOSTILE_URLS``, next to links and images that must keep working."""
+    bad_md = " ".join(f"[bad{i}]({url.strip()})" for i, url in enumerate(_HOSTILE_URLS))
+    bad_img = " ".join(f"![bad]({url.strip()})" for url in _HOSTILE_URLS)
+    bad_html = "".join(f'<a href="{url}">bad</a><img src="{url}">' for url in _HOSTILE_URLS)
+    good = (f"[web](https://example.org/a) [there](other.html#part) [here](#A-heading) "
+            f"![fig]({_PNG})")
+    purpose = "The purpose, with a [link](javascript:window.__pwned=10)."
+    nb = new_notebook(cells=[
+        new_markdown_cell(f"# 98 — Links\n\n{purpose}\n\n## A heading\n\n{bad_md}\n\n"
+                          f"{bad_img}\n\n{bad_html}\n\n{good}"),
+        nbformat.v4.new_raw_cell(bad_html, metadata={"raw_mimetype": "text/html"}),
+        new_code_cell("show()", execution_count=1, outputs=[
+            new_output("display_data", data={"text/markdown": f"{bad_md}\n\n{bad_img}\n\n"
+                                                              f"**Top model:** {NAME}",
+                                             "text/plain": "links"}),
+            new_output("display_data", data={"text/html": bad_html + f'<img src="{_PNG}">',
+                                             "text/plain": "links"})]),
+    ])
+    nbformat.write(nb, path)
+    return path
+
+
+class _URLs(HTMLParser):
+    """Collect ``(tag, attribute, value)`` of every ``href`` and ``src`` in a page."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.found = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [(tag, name, value) for name, value in attrs if name in ("href", "src")]
+
+
+def _is_safe(tag, value):
+    """A browser's reading of the URL: relative, http(s), or a ``data:image`` picture."""
+    url = "".join(ch for ch in value if ch > " " and ch != "`").lower()
+    scheme = urlsplit(url).scheme
+    return scheme in ("", "http", "https") or (tag == "img" and url.startswith("data:image/"))
+
+
+def test_sanitize_html_keeps_links_to_the_web_and_pictures_only():
+    assert sanitize_html('<a href="vbscript:x">v</a>') == "<a>v</a>"
+    assert sanitize_html('<a href=" java&#9;script:x">v</a>') == "<a>v</a>"
+    assert sanitize_html('<a href="data:text/html,x">v</a><img src="data:text/html,x">') == \
+        "<a>v</a><img>"
+    assert sanitize_html('<a href="data:image/png;base64,AAAA">v</a>') == "<a>v</a>"
+    kept = f'<a href="https://example.org/a">w</a><a href="#x">h</a><img src="{_PNG}">'
+    assert sanitize_html(kept) == kept
+
+
+def test_markdown_and_html_links_are_sanitised_after_rendering(tmp_path):
+    out = tmp_path / "site"
+    index, page = build_site([_link_notebook(tmp_path / "98_links.ipynb")], out)
+    for html in (index.read_text(encoding="utf-8"), page.read_text(encoding="utf-8")):
+        unsafe = [(tag, value[:60]) for tag, _, value in _URLs(html).found
+                  if not _is_safe(tag, value)]
+        assert not unsafe, f"links or images that could run or show a script: {unsafe}"
+    html = page.read_text(encoding="utf-8")
+    assert "<strong>Top model:</strong> &lt;script&gt;" in html  # a name, shown as text
+    found = _URLs(html).found
+    assert _SAFE_LINKS <= {value for tag, _, value in found if tag == "a"}
+    assert sum(value == _PNG for tag, _, value in found if tag == "img") == 2
+
+
+def _plain_notebook(path: Path) -> Path:
+    """A notebook with no H1, so its page is titled by its file name."""
+    nbformat.write(new_notebook(cells=[new_markdown_cell("Some text.")]), path)
+    return path
+
+
+_ODD_STEMS = ["01 a #1 & b?", "02 50% done", "03 <plain>"]
+
+
+def test_file_names_with_url_characters_are_quoted_in_links(tmp_path):
+    notebooks = [_plain_notebook(tmp_path / f"{stem}.ipynb") for stem in _ODD_STEMS]
+    out = tmp_path / "site"
+    pages = build_site(notebooks, out)
+    assert [p.name for p in pages] == ["index.html", *(f"{s}.html" for s in _ODD_STEMS)]
+    index = pages[0].read_text(encoding="utf-8")
+    hrefs = [value for tag, _, value in _URLs(index).found if tag == "a"]
+    assert hrefs == [quote(f"{s}.html", safe="") for s in _ODD_STEMS]
+    for href in hrefs:
+        url = urlsplit(href)
+        assert not (url.scheme or url.query or url.fragment) and (out / unquote(url.path)).is_file()
+    assert "01 a #1 &amp; b?" in index and "03 &lt;plain&gt;" in index and "<plain>" not in index
+    for i, page in enumerate(pages[1:]):
+        html = page.read_text(encoding="utf-8")
+        nav = [value for tag, _, value in _URLs(html).found if tag == "a"]
+        expected = [*hrefs[max(i - 1, 0):i], "index.html", *hrefs[i + 1:i + 2]]
+        assert nav == expected * 2, f"{page.name}: navigation {nav}"
+        assert "<title>" + _ODD_STEMS[i].replace("&", "&amp;").replace("<", "&lt;") \
+            .replace(">", "&gt;") + "</title>" in html
 
 
 # --- in the browser -------------------------------------------------------------------------
@@ -151,3 +260,37 @@ def test_every_page_in_chromium(site, browser, tmp_path_factory):
                            ".scrollIntoView({block: 'center'})")
     browser.save_screenshot(str(shots / f"{pages[1].stem}.png"))
     print(f"\nscreenshots: {shots / 'index.png'} {shots / (pages[1].stem + '.png')}")
+
+
+_LINK_STATE = """
+return {
+  title: document.title,
+  links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+  images: Array.from(document.images).filter(i => i.getAttribute('src')).map(i => i.src),
+  pwned: typeof window.__pwned,
+};
+"""
+
+
+def test_odd_names_and_hostile_links_in_chromium(tmp_path, browser):
+    notebooks = [_plain_notebook(tmp_path / f"{stem}.ipynb") for stem in _ODD_STEMS]
+    pages = build_site([*notebooks, _link_notebook(tmp_path / "98 #links.ipynb")],
+                       tmp_path / "site")
+    titles = {page.resolve(): None for page in pages}
+    for page in pages:
+        browser.get(page.as_uri())
+        state = browser.execute_script(_LINK_STATE)
+        titles[page.resolve()] = state["title"]
+        assert state["pwned"] == "undefined", f"{page.name} ran a script"
+        bad = [u[:60] for u in state["links"] + state["images"]
+               if urlsplit(u).scheme not in ("file", "http", "https", "data")]
+        bad += [u[:60] for u in state["links"] if u.startswith("data:")]
+        bad += [u[:60] for u in state["images"] if u.startswith("data:")
+                and not u.startswith("data:image/")]
+        assert not bad, f"{page.name}: links or images that are not to pages or pictures: {bad}"
+        for href in state["links"]:
+            url = urlsplit(href)
+            if url.scheme == "file" and url.path.endswith(".html") and "other.html" not in url.path:
+                assert Path(unquote(url.path)).resolve() in titles, \
+                    f"{page.name}: link to {href} leads to no page"
+    assert [titles[p.resolve()] for p in pages[1:4]] == _ODD_STEMS

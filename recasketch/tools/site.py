@@ -10,14 +10,17 @@ page is rendered by the same Jinja environment.
 Every page works from a ``file://`` URL without a network: figures are the notebooks'
 own PNG outputs as ``data:`` URIs, images that HTML outputs take from local files are
 inlined too, and a Content-Security-Policy lets no script run and nothing be fetched.
-Outputs are data, not code: HTML and Markdown outputs are sanitised, so a model named
-``<script>...</script>`` shows as text.
+Outputs are data, not code, and the notebooks' text is treated the same way: the final HTML
+of every markdown cell, raw cell and HTML or Markdown output (after Markdown is rendered) is
+sanitised by :func:`sanitize_html`, so a model named ``<script>...</script>`` shows as text
+and a link or image can only lead to the web, this site or a ``data:`` picture.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import html
 import mimetypes
 import re
 import sys
@@ -25,17 +28,17 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import bleach
 import nbformat
-from bleach.css_sanitizer import CSSSanitizer
+from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
-from nbconvert.preprocessors.sanitize import SanitizeHTML
 
 from .. import config
 
-__all__ = ["Page", "build_site", "data_description"]
+__all__ = ["Page", "build_site", "data_description", "sanitize_html"]
 
 #: Where the site's nbconvert template lives (``template_name="recasketch"``).
 TEMPLATES_DIR = Path(__file__).resolve().parent / "site_templates"
@@ -53,23 +56,36 @@ SITE_INTRO = (
 #: notebooks print first: ``"<name>: <what> ..., from <folder>/"``.
 _DESCRIPTION = re.compile(r"^[^\s:][^:\n]*: .*, from \S.*/$", re.MULTILINE)
 
-#: Tags and attributes HTML outputs may keep (pandas tables, figures, image grids).
-_OUTPUT_TAGS = [
-    "a", "abbr", "b", "br", "caption", "code", "col", "colgroup", "div", "em", "figcaption",
-    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre",
-    "small", "span", "strong", "style", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "u", "ul",
+#: Tags and attributes the rendered Markdown and HTML may keep: pandas tables, figures, image
+#: grids, and what nbconvert's Markdown renderer writes (task lists, highlighted code, ...).
+_ALLOWED_TAGS = [
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre", "s", "samp",
+    "small", "span", "strong", "style", "sub", "summary", "sup", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "u", "ul", "var",
 ]
-_OUTPUT_ATTRIBUTES = {
+_ALLOWED_ATTRIBUTES = {
     "*": ["class", "style", "title", "id"],
     "a": ["href", "rel", "target"],
     "img": ["src", "alt", "width", "height", "loading"],
+    "input": ["type", "checked", "disabled"],
+    "details": ["open"],
+    "ol": ["start", "type"],
     "table": ["border"],
     "td": ["colspan", "rowspan", "valign", "align"],
     "th": ["colspan", "rowspan", "valign", "align"],
     "tr": ["valign", "align"],
     "style": ["scoped", "type"],
 }
+#: What bleach lets through; :func:`_allowed_attribute` then narrows ``data:`` to images.
+_PROTOCOLS = ["http", "https", "data"]
+#: Output mimetypes a page may show: plain data, and HTML and Markdown that it sanitises.
+_SHOWN_OUTPUTS = {"text/plain", "text/latex", "application/json", "image/png", "image/jpeg",
+                  "text/html", "text/markdown"}
+#: What browsers ignore in a URL's scheme (bleach's rule): controls, spaces, backticks.
+_URL_IGNORED = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+")
+_CSS = CSSSanitizer(allowed_css_properties=ALLOWED_CSS_PROPERTIES)
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
@@ -102,30 +118,91 @@ def _inline(src: str, folder: Path) -> str:
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
-class SanitizeOutputs(SanitizeHTML):
-    """nbconvert's ``SanitizeHTML`` for code-cell outputs only, keeping tables, images with
-    ``data:`` sources and inline styles; markdown cells are the authors' own text."""
+class DropActiveOutputs(Preprocessor):
+    """Remove from code-cell outputs every mimetype but data and sanitised HTML/Markdown.
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("tags", _OUTPUT_TAGS)
-        kwargs.setdefault("attributes", _OUTPUT_ATTRIBUTES)
-        super().__init__(**kwargs)
+    JavaScript, widget state, SVG and the like go: only ``_SHOWN_OUTPUTS`` are shown. HTML
+    and Markdown are left as they are here, for the template sanitises their final HTML."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code":
-            cell.outputs = self.sanitize_code_outputs(cell.outputs)
+        if cell.cell_type != "code":
+            return cell, resources
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for key in [key for key in data if key not in _SHOWN_OUTPUTS]:
+                del data[key]
         return cell, resources
 
-    def sanitize_html_tags(self, html_str):
-        return bleach.clean(
-            html_str, tags=self.tags, attributes=self.attributes, strip=self.strip,
-            strip_comments=self.strip_comments, protocols=["http", "https", "mailto", "data"],
-            css_sanitizer=CSSSanitizer(allowed_css_properties=self.styles))
+
+def _safe_url(value: str, *, image: bool) -> bool:
+    """Whether ``value`` is a relative URL, an ``http(s)`` one or, for an image, a picture.
+
+    Examples
+    --------
+    >>> _safe_url("02_warp.html#1.-Data", image=False), _safe_url("https://x.org", image=False)
+    (True, True)
+    >>> _safe_url(" Java\tScript:alert(1)", image=False), _safe_url("vbscript:x", image=False)
+    (False, False)
+    >>> _safe_url("data:image/png;base64,AAAA", image=True)
+    True
+    >>> _safe_url("data:image/png;base64,AAAA", image=False)
+    False
+    >>> _safe_url("data:text/html,<script>alert(1)</script>", image=True)
+    False
+    """
+    url = _URL_IGNORED.sub("", html.unescape(value)).lower()
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return False
+    return scheme in ("", "http", "https") or (image and url.startswith("data:image/"))
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    """bleach's test of an attribute: listed in ``_ALLOWED_ATTRIBUTES``, and a safe URL."""
+    if name not in _ALLOWED_ATTRIBUTES.get(tag, []) + _ALLOWED_ATTRIBUTES["*"]:
+        return False
+    if (tag, name) in (("a", "href"), ("img", "src")):
+        return _safe_url(value, image=tag == "img")
+    return True
+
+
+def sanitize_html(html_str) -> str:
+    """Keep only inert markup: the template's ``clean_html`` on all HTML from a notebook.
+
+    Disallowed tags are escaped, so they show as text; event handlers and scripts go; links
+    may lead only to relative, fragment or ``http(s)`` URLs, and images may also be
+    ``data:image/...`` URIs (the figures and inlined thumbnails).
+
+    Parameters
+    ----------
+    html_str : str or bytes
+        Final HTML: rendered Markdown, an HTML output, a raw cell, highlighted code.
+
+    Returns
+    -------
+    str
+        The sanitised HTML.
+
+    Examples
+    --------
+    >>> sanitize_html('<a href="javascript:alert(1)">x</a><script>alert(2)</script>')
+    '<a>x</a>&lt;script&gt;alert(2)&lt;/script&gt;'
+    >>> sanitize_html('<img src="data:image/png;base64,AAAA" onerror="alert(1)">')
+    '<img src="data:image/png;base64,AAAA">'
+    """
+    html_str = html_str.decode() if isinstance(html_str, bytes) else str(html_str)
+    return bleach.clean(html_str, tags=_ALLOWED_TAGS, attributes=_allowed_attribute,
+                        protocols=_PROTOCOLS, strip=False, strip_comments=True,
+                        css_sanitizer=_CSS)
 
 
 @dataclass
 class Page:
-    """One notebook of the site, as the index and the navigation show it."""
+    """One notebook of the site, as the index and the navigation show it.
+
+    ``href`` is the page's file name quoted for a URL (``"a #1.html"`` is linked as
+    ``"a%20%231.html"``); :attr:`filename` is the file written."""
 
     notebook: Path
     href: str
@@ -138,6 +215,11 @@ class Page:
     @property
     def stem(self) -> str:
         return self.notebook.stem
+
+    @property
+    def filename(self) -> str:
+        """The page's file name, ``<notebook stem>.html``, as written (not quoted)."""
+        return f"{self.stem}.html"
 
 
 def data_description(nb) -> str | None:
@@ -216,10 +298,13 @@ def _toc(nb, exporter: HTMLExporter, levels=(2, 3)) -> list[dict]:
 
 
 def _exporter() -> HTMLExporter:
+    """nbconvert's exporter with the site's template; its ``clean_html`` is the last step of
+    every markdown cell, raw cell and HTML or Markdown output (``sanitize_html=True``)."""
     exporter = HTMLExporter(template_name="recasketch",
-                            extra_template_basedirs=[str(TEMPLATES_DIR)], embed_images=True)
+                            extra_template_basedirs=[str(TEMPLATES_DIR)], embed_images=True,
+                            sanitize_html=True, filters={"clean_html": sanitize_html})
     exporter.register_preprocessor(InlineLocalImages(), enabled=True)
-    exporter.register_preprocessor(SanitizeOutputs(), enabled=True)
+    exporter.register_preprocessor(DropActiveOutputs(), enabled=True)
     return exporter
 
 
@@ -267,7 +352,7 @@ def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO) -> lis
     for path, nb in zip(paths, nbs):
         title_, purpose = _title_and_purpose(nb, fallback=path.stem)
         data = data_description(nb)
-        pages.append(Page(path, f"{path.stem}.html", title_, purpose, data,
+        pages.append(Page(path, quote(f"{path.stem}.html", safe=""), title_, purpose, data,
                           synthetic=bool(data and "SYNTHETIC" in data), toc=_toc(nb, exporter)))
 
     written = [out / "index.html"]
@@ -281,7 +366,7 @@ def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO) -> lis
                      "next": pages[i + 1] if i + 1 < len(pages) else None},
         }
         body, _ = exporter.from_notebook_node(nb, resources=resources)
-        written.append(out / page.href)
+        written.append(out / page.filename)
         written[-1].write_text(body, encoding="utf-8")
     return written
 
