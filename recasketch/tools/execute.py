@@ -4,6 +4,11 @@
 outputs (what ``make run`` does); ``--out DIR`` writes the executed copies to ``DIR``
 instead and points ``RECASKETCH_RESULTS_DIR`` there, so the notebooks save their
 figures and metric tables beside them (what ``make results`` does).
+
+Every notebook path and the output folder are checked before anything runs (exit status 2,
+one line per problem, when one is unusable). What the kernels print themselves, such as the
+tracebacks of a kernel shut down mid-cell, goes to ``kernel.log`` in the ``--out`` folder
+(for ``--inplace``, to a temporary file, removed when every notebook ran), not the terminal.
 """
 
 from __future__ import annotations
@@ -11,24 +16,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
 import functools
 import json
 import os
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 import uuid
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 from ..study.report import SITTINGS_LOG
 
-__all__ = ["execute_notebook"]
+__all__ = ["KERNEL_LOG", "execute_notebook"]
+
+
+#: The file in an ``--out`` folder that collects what the kernels print themselves (their
+#: warnings, and the tracebacks of a kernel shut down mid-cell), rather than the terminal.
+KERNEL_LOG = "kernel.log"
 
 
 #: A tqdm bar's elapsed/remaining time and rate, e.g. `` [00:06<00:00, 5.69combination/s]``.
@@ -76,7 +90,7 @@ def _strip_volatile(nb) -> None:
             cell.outputs = _coalesce_streams(cell.outputs)
 
 
-def execute_notebook(path, out_path=None, timeout=None, cwd=None) -> Path:
+def execute_notebook(path, out_path=None, timeout=None, cwd=None, kernel_log=None) -> Path:
     """Run the notebook at ``path`` in a fresh kernel and save it.
 
     Parameters
@@ -89,12 +103,21 @@ def execute_notebook(path, out_path=None, timeout=None, cwd=None) -> Path:
         Seconds allowed per cell; ``None`` means no limit.
     cwd : str or Path, default=None
         Working directory of the kernel; defaults to the notebook's folder.
+    kernel_log : str or Path, default=None
+        A file to which the kernel process's own stdout and stderr are appended (its
+        warnings, and its tracebacks when it is shut down mid-cell); ``None`` leaves
+        them on this process's terminal.
 
     Returns
     -------
     Path
         The written notebook. If a cell fails, the partly executed notebook is
         still written (so the error can be read there) and the error is raised.
+
+    Raises
+    ------
+    CellTimeoutError
+        When a cell runs past ``timeout``; its message names the cell and the limit.
     """
     path = Path(path)
     out_path = Path(out_path) if out_path is not None else path
@@ -102,16 +125,89 @@ def execute_notebook(path, out_path=None, timeout=None, cwd=None) -> Path:
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(cwd or path.parent)}})
     client.on_notebook_start = functools.partial(_record_stops, client)
-    try:
-        client.execute()
-    finally:
-        _strip_volatile(nb)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, out_path)
+    running = {}
+    client.on_cell_execute = lambda cell, cell_index: running.update(index=cell_index)
+    with _open_kernel_log(kernel_log, path.name) as log:
+        try:
+            client.execute(stdout=log, stderr=log)
+        except CellTimeoutError as exc:
+            if timeout is None or "index" not in running:
+                raise
+            raise CellTimeoutError(_timeout_message(nb.cells, running["index"], timeout)) from exc
+        finally:
+            _strip_volatile(nb)
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, out_path)
     return out_path
 
 
+def _open_kernel_log(path, notebook: str):
+    """A context giving the open ``path`` (appended to, after a line naming ``notebook``).
+
+    Parameters
+    ----------
+    path : str or Path or None
+        The log file; ``None`` gives a context yielding ``None``.
+    notebook : str
+        The name written on the log's header line.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Yields the open file, or ``None``.
+    """
+    if path is None:
+        return contextlib.nullcontext()
+    log = open(path, "a")
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    log.write(f"--- kernel of {notebook}, started {stamp}\n")
+    log.flush()  # before the kernel, which shares the file, writes its own lines
+    return log
+
+
+def _timeout_message(cells, index: int, timeout) -> str:
+    """One line naming the cell that ran past the limit and the limit.
+
+    Parameters
+    ----------
+    cells : list
+        The notebook's cells.
+    index : int
+        The position of the cell in ``cells``, counting from 0.
+    timeout : int
+        The limit per cell, in seconds.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> cells = [{"source": "# hi"}, {"source": "\\n  import time\\ntime.sleep(9)"}]
+    >>> _timeout_message(cells, 1, 2)
+    "cell 1 ('import time', counting cells from 0) was still running after 2 s, the limit per cell"
+    """
+    first = next((line.strip() for line in cells[index]["source"].splitlines() if line.strip()), "")
+    if len(first) > 60:
+        first = first[:57] + "..."
+    return (f"cell {index} ({first!r}, counting cells from 0) was still running after {timeout} s, "
+            "the limit per cell")
+
+
 def main(argv=None) -> int:
+    """Run the command line; see the module's docstring.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        0 when every notebook ran, 1 when one failed, 2 when a notebook path or the
+        output folder is unusable (then nothing runs), 130 when the run was stopped.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     where = parser.add_mutually_exclusive_group(required=True)
@@ -120,39 +216,253 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     args = parser.parse_args(argv)
 
+    problems = _problems(args.notebooks, args.out) or _make_out(args.out)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 2
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         os.environ["RECASKETCH_RESULTS_DIR"] = str(args.out.resolve())
+        log = args.out / KERNEL_LOG
+    else:
+        fd, name = tempfile.mkstemp(prefix="recasketch-kernels-", suffix=".log")
+        os.close(fd)
+        log = Path(name)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` ends a run as Ctrl-C does: recorded
     try:
-        return _run_all(args)
+        status = _run_all(args, log)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if status == 0 and args.out is None:
+        log.unlink(missing_ok=True)  # nothing went wrong, and nobody was told of it
+    return status
 
 
-def _run_all(args) -> int:
+def _run_all(args, log: Path) -> int:
+    """Execute ``args.notebooks`` in turn, stopping at the first that fails or is stopped.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    log : Path
+        Where the kernels' own output goes.
+
+    Returns
+    -------
+    int
+        The status of the first notebook that did not complete, else 0.
+    """
     for nb_path in args.notebooks:
         target = nb_path if args.inplace else args.out / nb_path.name
-        start = time.perf_counter()
         print(f"executing {nb_path} -> {target}", flush=True)
-        sitting = _Sitting(args.out, nb_path.name)
-        try:
-            execute_notebook(nb_path, target, timeout=args.timeout, cwd=nb_path.parent)
-        except BaseException as exc:
-            if _was_stopped(exc):
-                sitting.end("interrupted")
-                print(f"INTERRUPTED {nb_path} after {time.perf_counter() - start:.0f} s; run it again to "
-                      "resume from its logs", file=sys.stderr)
-                return 130
-            if not isinstance(exc, Exception):
-                raise
-            sitting.end("failed")
-            print(f"FAILED {nb_path}: {_failure(exc)}", file=sys.stderr)
-            print(f"the partly executed notebook is in {target}", file=sys.stderr)
-            return 1
-        sitting.end("completed")
-        print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
+        status = _run_one(nb_path, target, args.out, args.timeout, log)
+        if status:
+            return status
     return 0
+
+
+def _run_one(nb_path: Path, target: Path, out, timeout, log: Path) -> int:
+    """Execute one notebook, record its sitting, and say how it ended.
+
+    Parameters
+    ----------
+    nb_path, target : Path
+        The notebook, and where its executed copy goes.
+    out : Path or None
+        The results folder, where the sittings are recorded; ``None`` records none.
+    timeout : int or None
+        Seconds allowed per cell.
+    log : Path
+        Where the kernel's own output goes.
+
+    Returns
+    -------
+    int
+        0 when it ran, 1 when a cell failed, 130 when the run was stopped.
+    """
+    start = time.perf_counter()
+    before = _stamp(target)
+    sitting = _Sitting(out, nb_path.name)
+    try:
+        execute_notebook(nb_path, target, timeout=timeout, cwd=nb_path.parent, kernel_log=log)
+    except BaseException as exc:
+        kept = _kept(target, before, log)
+        if _was_stopped(exc):
+            sitting.end("interrupted")
+            print(f"INTERRUPTED {nb_path} after {time.perf_counter() - start:.0f} s; kept {kept}; "
+                  "run it again to resume from its logs", file=sys.stderr)
+            return 130
+        if not isinstance(exc, Exception):
+            raise
+        sitting.end("failed")
+        print(f"FAILED {nb_path}: {_failure(exc)}", file=sys.stderr)
+        print(f"kept {kept}", file=sys.stderr)
+        return 1
+    sitting.end("completed")
+    print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
+
+
+def _stamp(path: Path):
+    """What tells whether ``path`` was written since: its modification time and size, or ``None``."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _kept(target: Path, before, log: Path) -> str:
+    """What a failed or stopped run left to read, naming only files that exist.
+
+    Parameters
+    ----------
+    target : Path
+        Where the executed notebook was to be written.
+    before
+        ``_stamp(target)`` from before the run: a notebook left there from an earlier
+        run is not this run's partly executed one.
+    log : Path
+        The kernel's log.
+
+    Returns
+    -------
+    str
+        For instance ``"the partly executed notebook (out/a.ipynb) and the kernel's
+        messages (out/kernel.log)"``, or ``"nothing"``.
+    """
+    kept = []
+    now = _stamp(target)
+    if now is not None and now != before:
+        kept.append(f"the partly executed notebook ({target})")
+    if log.is_file():
+        kept.append(f"the kernel's messages ({log})")
+    return " and ".join(kept) or "nothing"
+
+
+# --------------------------------------------------------------------- checks before a run
+
+def _problems(notebooks, out) -> list:
+    """One line for each reason the run could not go through, found before anything runs.
+
+    Parameters
+    ----------
+    notebooks : list of Path
+        The notebooks to run.
+    out : Path or None
+        The ``--out`` folder; ``None`` for ``--inplace``, which needs each notebook writable.
+
+    Returns
+    -------
+    list of str
+        Empty when the run can start.
+    """
+    problems = [p for p in map(_notebook_problem, notebooks) if p]
+    if out is None:
+        problems += [f"{path}: cannot be overwritten (--inplace): no permission to write it"
+                     for path in notebooks if path.is_file() and not os.access(path, os.W_OK)]
+        return problems
+    problem = _out_problem(out)
+    if problem:
+        return problems + [problem]
+    written = {}
+    for path in notebooks:
+        target = out / path.name
+        first = written.setdefault(target, path)
+        if first.resolve() != path.resolve():
+            problems.append(f"{first} and {path} would both be written to {target}")
+        elif first is path and target.is_dir():
+            problems.append(f"{path} cannot be written to {target}: it is a folder")
+    return problems
+
+
+def _notebook_problem(path: Path):
+    """Why ``path`` is not a notebook that can be run, in one line, or ``None`` when it is.
+
+    Parameters
+    ----------
+    path : Path
+
+    Returns
+    -------
+    str or None
+    """
+    if not path.exists():
+        return f"{path}: no such file"
+    if not path.is_file():
+        return f"{path}: not a file"
+    if path.suffix != ".ipynb":
+        return f"{path}: not a notebook (its name does not end in .ipynb)"
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as exc:
+        return f"{path}: not a notebook (not valid JSON: {exc})"
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{path}: cannot be read ({exc})"
+    version = data.get("nbformat") if isinstance(data, dict) else None
+    if not isinstance(version, int) or version not in nbformat.versions:
+        return f"{path}: not a notebook (its JSON has no nbformat version that nbformat knows)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. cells without ids, which nbformat repairs
+            nbformat.validate(nbformat.convert(nbformat.from_dict(data), 4))
+    except Exception as exc:  # noqa: BLE001 - nbformat raises KeyError, TypeError... on bad input
+        return f"{path}: not a valid notebook ({_first_line(exc)})"
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of an error's message, or its type's name when the message is empty."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _out_problem(out: Path):
+    """Why ``out`` cannot be the results folder, in one line, or ``None`` when it can.
+
+    Parameters
+    ----------
+    out : Path
+        The ``--out`` folder, which need not exist yet.
+
+    Returns
+    -------
+    str or None
+    """
+    if out.is_dir():
+        return None if _can_write_in(out) else f"--out {out}: cannot write files in this folder"
+    if out.is_file():
+        return f"--out {out}: is a file, not a folder"
+    if out.exists() or out.is_symlink():
+        return f"--out {out}: exists but is not a folder"
+    above = next(p for p in out.absolute().parents if p.exists() or p.is_symlink())
+    if not above.is_dir():
+        return f"--out {out}: cannot be created, as {above} is not a folder"
+    if not os.access(above, os.W_OK | os.X_OK):
+        return f"--out {out}: cannot be created, as {above} is not writable"
+    return None
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried, then removed)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _make_out(out) -> list:
+    """Create the ``--out`` folder (when there is one), or say in one line why it cannot be."""
+    if out is None:
+        return []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return [f"--out {out}: cannot be created ({exc.strerror or exc})"]
+    return [] if _can_write_in(out) else [f"--out {out}: cannot write files in this folder"]
 
 
 _stopped = []  # the signals that asked this process to stop
