@@ -171,3 +171,75 @@ def test_spark_fit_cost(spark, split):
     assert cost.seconds_per_iteration >= 0 and cost.peak_bytes > 0 and cost.retained_bytes is not None
     log = spark_als.driver_log()
     assert log is not None and log.exists()  # the JVM's output goes to a file, not to the console
+
+
+@pytest.fixture
+def no_session(tmp_path, monkeypatch):
+    """No running session, and temporary folders made under ``tmp_path/tmp`` (returned)."""
+    monkeypatch.setattr(spark_als, "_session", {"spark": None, "tmp": None})
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    return tmp
+
+
+class FakeSpark:
+    """A session whose setup fails, or whose stop fails, for the clean-up tests."""
+
+    def __init__(self, fail_setup=False, fail_stop=False):
+        self.fail_setup, self.fail_stop, self.stopped = fail_setup, fail_stop, False
+        self.sparkContext = self
+
+    def setLogLevel(self, level):
+        pass
+
+    def setCheckpointDir(self, folder):
+        if self.fail_setup:
+            raise RuntimeError("no checkpoints")
+
+    def stop(self):
+        self.stopped = True
+        if self.fail_stop:
+            raise RuntimeError("did not stop")
+
+
+def test_a_failed_start_leaves_no_temporary_folder(no_session, monkeypatch):
+    pytest.importorskip("pyspark")
+    from pyspark.sql.session import SparkSession
+
+    monkeypatch.setenv("JAVA_HOME", str(no_session / "no-java"))  # Java missing: checked before any folder
+    with pytest.raises(EngineUnavailableError, match="holds no bin/java"):
+        spark_als.spark_session(master="local[1]")
+    assert list(no_session.iterdir()) == []
+    monkeypatch.setattr(spark_als, "check_java", lambda: "java")
+
+    def refuse(builder):
+        raise RuntimeError("Java gateway process exited before sending its port number")
+
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", refuse)  # the JVM does not start
+    with pytest.raises(EngineUnavailableError, match=r"Spark did not start at master 'spark://127.0.0.1:1' "
+                                                     r"\(RuntimeError: Java gateway process exited") as info:
+        spark_als.spark_session(master="spark://127.0.0.1:1")
+    assert info.value.engine == "spark"
+    assert list(no_session.glob("recasketch-spark-*")) == []
+    fake = FakeSpark(fail_setup=True)  # started, then its setup fails: stopped, folder removed
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", lambda builder: fake)
+    with pytest.raises(RuntimeError, match="no checkpoints"):
+        spark_als.spark_session(master="local[1]")
+    assert fake.stopped and list(no_session.glob("recasketch-spark-*")) == []
+    assert spark_als.driver_log() is None
+
+
+def test_stop_spark_removes_the_sessions_folder_even_if_stop_fails(no_session, monkeypatch):
+    pytest.importorskip("pyspark")
+    from pyspark.sql.session import SparkSession
+
+    monkeypatch.setattr(spark_als, "check_java", lambda: "java")
+    fake = FakeSpark(fail_stop=True)
+    monkeypatch.setattr(SparkSession.Builder, "getOrCreate", lambda builder: fake)
+    assert spark_als.spark_session(master="local[1]") is fake
+    assert len(list(no_session.glob("recasketch-spark-*"))) == 1 and spark_als.driver_log().parent.exists()
+    with pytest.raises(RuntimeError, match="did not stop"):
+        spark_als.stop_spark()
+    assert fake.stopped and list(no_session.glob("recasketch-spark-*")) == []
+    assert spark_als.driver_log() is None

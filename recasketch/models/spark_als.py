@@ -142,7 +142,9 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
     """A SparkSession: ``local[<cores>]`` here by default, or the cluster at ``master``.
 
     Started on first use and kept for the Python session (:func:`stop_spark` stops it); a
-    later call returns the running session whatever its arguments.
+    later call returns the running session whatever its arguments. Its temporary folder
+    ``recasketch-spark-*`` (local dirs, checkpoints, driver log) lasts as long as the session:
+    :func:`stop_spark` removes it, and so does a start that fails.
 
     Parameters
     ----------
@@ -166,6 +168,31 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
     check_java()
     master = master or os.environ.get("RECASKETCH_SPARK_MASTER") or f"local[{os.cpu_count() or 1}]"
     tmp = tempfile.mkdtemp(prefix="recasketch-spark-")
+    try:  # every way out of a failed start (an error, KeyboardInterrupt, ...) removes the folder
+        spark = _start(_builder(SparkSession, master, driver_memory, shuffle_partitions, tmp), master, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _session.update(spark=spark, tmp=tmp)
+    return spark
+
+
+def _builder(SparkSession, master: str, driver_memory: str, shuffle_partitions: int | None, tmp: str):
+    """The session's builder, with its local dirs and its log configuration in ``tmp``.
+
+    Parameters
+    ----------
+    SparkSession : type
+        ``pyspark.sql.SparkSession``.
+    master, driver_memory, shuffle_partitions
+        As in :func:`spark_session` (``master`` resolved).
+    tmp : str
+        The session's temporary folder; the log configuration is written into it.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession.Builder
+    """
     log_config = Path(tmp) / "log4j2.properties"
     log_config.write_text(_LOG4J2)
     builder = (SparkSession.builder.master(master).appName("recasketch")
@@ -179,6 +206,32 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
                    .config("spark.sql.shuffle.partitions", str(shuffle_partitions or 2 * (os.cpu_count() or 1))))
     elif shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    return builder
+
+
+def _start(builder, master: str, tmp: str):
+    """Start the session of ``builder``, the JVM's output going to ``tmp/driver.log``.
+
+    Parameters
+    ----------
+    builder : pyspark.sql.SparkSession.Builder
+        From :func:`_builder`.
+    master : str
+        The master URL, for the error message.
+    tmp : str
+        The session's temporary folder (driver log, checkpoints).
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        Started, logging errors only, checkpointing into ``tmp``.
+
+    Raises
+    ------
+    recasketch.errors.EngineUnavailableError
+        If the session does not start; the message has the JVM's last words. If the
+        session starts but its setup fails, it is stopped and the error raised as it is.
+    """
     driver_log = Path(tmp) / "driver.log"
     try:
         with open(driver_log, "ab") as log, _stderr_to(log):  # the JVM keeps this stderr for good
@@ -190,9 +243,13 @@ def spark_session(master: str | None = None, driver_memory: str = "4g", shuffle_
             f"Spark did not start at master {master!r} ({type(err).__name__}: {last}; the JVM said: "
             f"{tail or 'nothing'}). Check Java ({_INSTALL_JAVA.format(min=MIN_JAVA)}) and, for a cluster, "
             "that the master is reachable.", engine="spark") from None
-    spark.sparkContext.setLogLevel("ERROR")
-    spark.sparkContext.setCheckpointDir(os.path.join(tmp, "checkpoints"))
-    _session.update(spark=spark, tmp=tmp)
+    try:
+        spark.sparkContext.setLogLevel("ERROR")
+        spark.sparkContext.setCheckpointDir(os.path.join(tmp, "checkpoints"))
+    except BaseException:
+        with contextlib.suppress(Exception):  # the setup's error is the one to report
+            spark.stop()
+        raise
     return spark
 
 
@@ -217,13 +274,16 @@ def driver_log() -> Path | None:
 
 
 def stop_spark() -> None:
-    """Stop the session :func:`spark_session` started, if any."""
+    """Stop the session :func:`spark_session` started, if any, and remove its temporary folder
+    (local dirs, checkpoints, driver log), even if stopping it fails."""
     spark, tmp = _session["spark"], _session["tmp"]
     _session.update(spark=None, tmp=None)
-    if spark is not None:
-        spark.stop()
-    if tmp is not None:
-        shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if spark is not None:
+            spark.stop()
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _is_local(spark) -> bool:
