@@ -5,7 +5,10 @@ check a frame (:mod:`recasketch.preprocess`); :class:`DownloadError` by
 :mod:`recasketch.datasets.download`. Both are importable from :mod:`recasketch.data` as well.
 :class:`EngineUnavailableError` is raised where a distributed engine cannot be used: Spark
 without pyspark or Java (:mod:`recasketch.models.spark_als`), a Dask scheduler that cannot be
-reached (:mod:`recasketch.parallel.cluster`).
+reached (:mod:`recasketch.parallel.cluster`): a malformed address, or one where nothing answers
+as a Dask scheduler within the timeout (a stopped scheduler, a firewall, the dashboard's port, a
+server speaking another protocol). Its message names the address and where it came from (the
+argument or ``RECASKETCH_SCHEDULER``).
 """
 
 from __future__ import annotations

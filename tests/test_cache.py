@@ -1,6 +1,9 @@
 """recasketch.parallel.cache: a long step's result is kept with its key and reused only for that key."""
 
 import pickle
+import re
+import threading
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -57,11 +60,114 @@ def test_a_failed_step_leaves_nothing_and_a_torn_file_is_recomputed(tmp_path):
         cached(path, {"a": 1}, fails)
     assert list(tmp_path.iterdir()) == []
     path.write_bytes(pickle.dumps(Stored('{"a": 1}', 7, 1.0))[:20])  # half a file
-    assert read(path) is None
+    with pytest.warns(RuntimeWarning, match="truncated"):
+        assert read(path) is None
     step = Counter(8)
-    assert cached(path, {"a": 1}, step) == 8 and step.calls == 1
+    with pytest.warns(RuntimeWarning, match="computed again and replaced"):
+        assert cached(path, {"a": 1}, step) == 8 and step.calls == 1
     path.write_bytes(pickle.dumps({"not": "ours"}))
-    assert read(path) is None
+    with pytest.warns(RuntimeWarning, match="not a result kept"):
+        assert read(path) is None
+
+
+class Rendezvous:
+    """A result whose pickling waits until two are being pickled at once."""
+
+    barrier = threading.Barrier(2, timeout=10)
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def __reduce__(self):
+        type(self).barrier.wait()  # both writers are mid-write here
+        return (Plain, (self.writer,))
+
+
+class Plain:
+    def __init__(self, writer):
+        self.writer = writer
+
+
+def test_two_writers_of_one_key_at_once_both_keep_their_result(tmp_path):
+    path = tmp_path / "step.pkl"
+    Rendezvous.barrier.reset()
+    results, errors = {}, []
+
+    def write(writer):
+        try:
+            results[writer] = cached(path, {"a": 1}, lambda: Rendezvous(writer))
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(w,), daemon=True) for w in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert errors == [] and {w: r.writer for w, r in results.items()} == {"first": "first", "second": "second"}
+    assert [p.name for p in tmp_path.iterdir()] == ["step.pkl"]  # no temporary file left
+    assert read(path).key == '{"a": 1}' and read(path).value.writer in ("first", "second")  # one of them, whole
+
+
+class HoldsAFunction:
+    def __init__(self):
+        self.function = lambda: 1  # a local lambda does not pickle
+
+
+def test_a_result_that_does_not_pickle_is_returned_with_a_warning_and_leaves_no_file(tmp_path):
+    path = tmp_path / "sub" / "step.pkl"
+    value = HoldsAFunction()
+    with pytest.warns(RuntimeWarning, match=r"step\.pkl is returned but could not be kept.*HoldsAFunction.*"
+                                            r"does not pickle") as caught:
+        assert cached(path, {"a": 1}, lambda: value) is value
+    assert len(caught) == 1
+    assert list(path.parent.iterdir()) == []
+    step = Counter(3)
+    assert cached(path, {"a": 1}, step) == 3 and step.calls == 1  # computed again, as nothing was kept
+    assert [p.name for p in path.parent.iterdir()] == ["step.pkl"]
+
+
+def test_a_result_whose_folder_cannot_be_written_is_returned_with_a_warning(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.warns(RuntimeWarning, match=r"file/step\.pkl is returned but could not be kept.*could not be written"):
+        assert cached(tmp_path / "file" / "step.pkl", {"a": 1}, Counter(4)) == 4
+
+
+def test_a_corrupted_byte_is_a_miss_recomputed_with_a_warning_naming_the_file(tmp_path):
+    path = tmp_path / "step.pkl"
+    value = {"table": list(range(20)), "name": "x" * 40}
+    cached(path, {"a": 1}, Counter(value))
+    good = path.read_bytes()
+    bad = bytearray(good)
+    bad[9] ^= 0xFF  # in the length of the pickle's first frame: a read of exabytes
+    path.write_bytes(bytes(bad))
+    step = Counter(value)
+    with pytest.warns(RuntimeWarning, match=rf"Could not read the kept result {re.escape(str(path))} \(MemoryError"):
+        assert cached(path, {"a": 1}, step) == value
+    assert step.calls == 1 and read(path).value == value  # replaced by the recomputed result
+    path.write_bytes(pickle.dumps({"not": "ours"}))
+    with pytest.warns(RuntimeWarning, match=r"step\.pkl holds a dict, not a result kept"):
+        assert read(path) is None
+
+
+def test_no_corrupted_byte_raises_every_one_is_recomputed_or_read(tmp_path):
+    path = tmp_path / "step.pkl"
+    value = {"table": list(range(20)), "name": "x" * 40}
+    cached(path, {"a": 1}, Counter(value))
+    good = path.read_bytes()
+    recomputed = 0
+    for i in range(len(good)):
+        bad = bytearray(good)
+        bad[i] ^= 0xFF
+        path.write_bytes(bytes(bad))
+        step = Counter(value)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cached(path, {"a": 1}, step)  # never raises
+        if caught:
+            assert step.calls == 1 and str(path) in str(caught[0].message) and read(path).value == value
+            recomputed += 1
+    assert recomputed > len(good) // 2  # (a flipped byte inside a string or number can read as another value)
 
 
 def test_keys_hold_plain_values_only(tmp_path):

@@ -1,9 +1,15 @@
 """Grids on Dask: a 2-worker LocalCluster gives the serial results, loses nothing when a
 worker is killed mid-grid, and resumes from its log after an interruption on the client."""
 
+import contextlib
 import functools
+import http.server
 import json
 import os
+import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -80,6 +86,143 @@ def test_an_unreachable_scheduler_is_a_clear_error():
                                                      r"dask scheduler.*unset RECASKETCH_SCHEDULER") as info:
         cluster.get_client("tcp://127.0.0.1:9", timeout=1)
     assert info.value.engine == "dask"
+
+
+@contextlib.contextmanager
+def raw_server(greeting=b"", hold=5.0):
+    """A TCP server on 127.0.0.1 that accepts, sends ``greeting`` (maybe nothing) and then says
+    nothing more, holding each connection for ``hold`` seconds at most; yields its address."""
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.05)
+
+    def serve():
+        held = []
+        deadline = time.monotonic() + hold
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            with contextlib.suppress(OSError):
+                conn.sendall(greeting)
+        for conn in held:
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def fails_in_time(address, timeout=1.0, **kwargs) -> str:
+    """The message of the EngineUnavailableError that connecting to ``address`` raises, in time."""
+    start = time.monotonic()
+    with pytest.raises(EngineUnavailableError) as info:
+        cluster.get_client(address, timeout=timeout, **kwargs)
+    assert time.monotonic() - start < timeout + 1.5
+    assert info.value.engine == "dask"
+    message = str(info.value)
+    shown = os.environ[cluster.SCHEDULER_ENV] if address is None else address
+    assert f"Could not reach the Dask scheduler at {shown}" in message
+    assert "8787" in message and "8786" in message and "firewall" in message and "unset RECASKETCH_SCHEDULER" in message
+    return message
+
+
+def test_a_server_that_accepts_and_says_nothing_fails_within_the_timeout(monkeypatch):
+    monkeypatch.delenv(cluster.SCHEDULER_ENV, raising=False)
+    with raw_server() as address:
+        message = fails_in_time(address)
+    assert "from the scheduler argument" in message and "no answer as a Dask scheduler within 1 s" in message
+
+
+def test_a_server_speaking_another_protocol_first_is_a_clear_error():
+    with raw_server(b"SSH-2.0-OpenSSH_9.6\r\n" * 4) as address:  # read by Dask as a frame of 2.8 EiB
+        assert "speaks another protocol" in fails_in_time(address)
+
+
+class SilentHandler(http.server.BaseHTTPRequestHandler):
+    timeout = 3  # a request still unread after 3 s is dropped
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_http_server_and_the_dashboard_port_fail_in_time_and_the_scheduler_still_connects(monkeypatch):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SilentHandler)
+    httpd.daemon_threads = True
+    serving = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    serving.start()
+    try:
+        fails_in_time(f"tcp://127.0.0.1:{httpd.server_port}")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    with distributed.LocalCluster(n_workers=1, processes=False, protocol="tcp", host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0", silence_logs=50) as local:
+        (worker,) = local.scheduler.workers
+        assert "answers as a Dask Worker, not a scheduler" in fails_in_time(worker)
+        dashboard = "tcp://127.0.0.1:" + local.dashboard_link.split(":")[2].split("/")[0]
+        monkeypatch.setenv(cluster.SCHEDULER_ENV, dashboard)
+        assert "from the environment variable RECASKETCH_SCHEDULER" in fails_in_time(None)
+        monkeypatch.setenv(cluster.SCHEDULER_ENV, local.scheduler_address)
+        client = cluster.get_client(timeout=5)  # a good address after bad ones connects
+        try:
+            assert client.status == "running" and client.scheduler.address == local.scheduler_address
+            assert cluster.get_client(local.scheduler_address) is client
+        finally:
+            client.close()
+
+
+def test_a_malformed_address_names_itself_and_where_it_came_from(monkeypatch):
+    monkeypatch.setenv(cluster.SCHEDULER_ENV, "tcp://127.0.0.1:notaport")
+    message = fails_in_time(None)
+    assert "from the environment variable RECASKETCH_SCHEDULER" in message and "port 'notaport'" in message
+    monkeypatch.delenv(cluster.SCHEDULER_ENV)
+    for address, problem in [("tcp://127.0.0.1:99999", "port '99999'"), ("tcp://127.0.0.1", "no port"),
+                             ("tcp://:8786", "no host"), ("tcp://10.0.0.5:8786/status", "more than a host"),
+                             ("tcp://[::1", "not an address")]:
+        message = fails_in_time(address)
+        assert "from the scheduler argument" in message and problem in message, message
+
+
+def test_a_connection_made_after_its_deadline_is_handed_to_be_closed():
+    late = []
+    with pytest.raises(TimeoutError):
+        cluster._in_thread(lambda: time.sleep(0.3) or "client", 0.05, abandoned=late.append)
+    deadline = time.monotonic() + 5
+    while not late and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert late == ["client"]
+    assert cluster._in_thread(lambda: "in time", 5, abandoned=late.append) == "in time" and late == ["client"]
+    with pytest.raises(ZeroDivisionError):
+        cluster._in_thread(lambda: 1 / 0, 5)
+
+
+def test_a_hung_connection_does_not_keep_the_interpreter_from_exiting():
+    script = textwrap.dedent("""
+        import socket
+        from recasketch.errors import EngineUnavailableError
+        from recasketch.parallel import cluster
+
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # accepted by the kernel, never answered
+        try:
+            cluster.get_client(f"tcp://127.0.0.1:{listener.getsockname()[1]}", timeout=0.5)
+        except EngineUnavailableError:
+            print("unavailable", flush=True)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "RECASKETCH_SCHEDULER": ""})
+    assert done.returncode == 0 and done.stdout == "unavailable\n", done.stderr
 
 
 def test_a_local_cluster_prints_its_dashboard_and_is_reused(capsys):

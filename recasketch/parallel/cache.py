@@ -26,11 +26,14 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import pickle
 import time
+import uuid
+import warnings
 from pathlib import Path
 from typing import Callable, Mapping, NamedTuple, TypeVar
 
@@ -119,26 +122,75 @@ def path_for(folder, name: str, key: Mapping) -> Path | None:
 
 
 def read(path) -> Stored | None:
-    """What :func:`cached` stored at ``path``; ``None`` if there is nothing readable there."""
+    """What :func:`cached` stored at ``path``; ``None`` if there is nothing readable there.
+
+    A file that cannot be read back (cut short, a byte corrupted, written by another version
+    of the code, not a kept result at all) counts as missing, with a ``RuntimeWarning``
+    naming it, so that the result is computed again and the file replaced.
+    """
     path = Path(path)
-    if not path.exists():
-        return None
     try:
         with open(path, "rb") as f:
             stored = pickle.load(f)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-        return None  # not ours, or written by another version of the code: recompute
-    return stored if isinstance(stored, Stored) else None
+    except (FileNotFoundError, NotADirectoryError):  # nothing there
+        return None
+    except Exception as err:  # a corrupted length reads as a MemoryError, a corrupted opcode as anything
+        _warn(f"Could not read the kept result {path} ({type(err).__name__}: {err}); it counts as "
+              "missing, and is computed again and replaced.")
+        return None
+    if not isinstance(stored, Stored):
+        _warn(f"{path} holds a {_type_name(stored)}, not a result kept by recasketch.parallel.cache.cached; "
+              "it counts as missing, and is computed again and replaced.")
+        return None
+    return stored
 
 
-def _store(path: Path, canonical: str, value, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as f:
-        pickle.dump(Stored(canonical, value, seconds), f, protocol=pickle.HIGHEST_PROTOCOL)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)  # a crash mid-write leaves the old file or none, never half of one
+def _type_name(value) -> str:
+    """The type of ``value`` for a message: ``dict``, ``pandas.core.frame.DataFrame``."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _warn(message: str) -> None:
+    """A ``RuntimeWarning`` about a kept result, shown where :func:`cached` or :func:`read` was called."""
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _store(path: Path, canonical: str, value, seconds: float) -> bool:
+    """Keep ``value`` at ``path``, or warn that it cannot be kept; whether it was kept.
+
+    It is written to a temporary file of its own in the same folder (named after the
+    process and a random id, so that two writers of one key never share one) and renamed
+    over ``path`` atomically: a crash mid-write leaves the old file or none, never half of
+    one, and of two writers at once the last to finish wins whole. A value that does not
+    pickle, or a folder that cannot be written, leaves no file behind and loses nothing
+    but the copy on disk: the caller still gets the value.
+
+    Returns
+    -------
+    bool
+        ``True`` if it was kept; ``False``, with a ``RuntimeWarning`` naming the file and
+        the type of the value, if not.
+    """
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "xb") as f:
+            pickle.dump(Stored(canonical, value, seconds), f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+        return True
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if not isinstance(err, Exception):
+            raise  # an interruption mid-write stops the run, leaving no temporary file
+        why = (f"it could not be written ({type(err).__name__}: {err})" if isinstance(err, OSError) else
+               f"the {_type_name(value)} computed does not pickle ({type(err).__name__}: {err})")
+        _warn(f"The result for {path} is returned but could not be kept there: {why}. It will be "
+              "computed again next time.")
+        return False
 
 
 def cached(path, key: Mapping, compute: Callable[[], T]) -> T:
@@ -153,7 +205,8 @@ def cached(path, key: Mapping, compute: Callable[[], T]) -> T:
         dicts) and :func:`fingerprint` strings for data. A stored result is used only
         when its key is equal.
     compute : callable
-        Computes the result when there is none to reuse; it must pickle.
+        Computes the result when there is none to reuse. The result should pickle: one
+        that does not is returned all the same, with a ``RuntimeWarning``, and not kept.
 
     Returns
     -------

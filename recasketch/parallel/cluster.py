@@ -33,12 +33,18 @@ stops the run, as it does in a process pool.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import threading
+import time
+import urllib.parse
 import warnings
 from typing import Callable, Iterable, Mapping
 
 import dask
 import distributed
+import distributed.comm
 from distributed.client import FutureCancelledError
 from threadpoolctl import threadpool_limits
 
@@ -127,7 +133,7 @@ def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: 
     recasketch.errors.EngineUnavailableError
         If the scheduler at the address cannot be reached.
     """
-    scheduler = resolve_scheduler(scheduler)
+    original, scheduler = scheduler, resolve_scheduler(scheduler)
     if scheduler == PROCESSES:
         raise ValueError("'processes' is a process pool, not a Dask scheduler; use 'local' or an address.")
     if not isinstance(scheduler, str):
@@ -161,17 +167,180 @@ def get_client(scheduler=None, n_workers: int | None = None, dashboard_address: 
     client = _remote.get(scheduler)
     if client is not None and client.status == "running":
         return client
-    try:
-        client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise EngineUnavailableError(
-            f"Could not reach the Dask scheduler at {scheduler} ({type(err).__name__}: {err}). "
-            f"Start one there (`dask scheduler`, then `dask worker {scheduler}` on each machine, "
-            f"with recasketch installed), or unset {SCHEDULER_ENV} to run on this machine.",
-            engine="dask",
-        ) from None
+    client = _connect(scheduler, _source(original), timeout)
     _remote[scheduler] = client
     return client
+
+
+def _source(scheduler) -> str:
+    """Where the address ``scheduler`` (as passed to :func:`get_client`) came from, for messages.
+
+    The callers resolve the scheduler before passing it on, so an address equal to the
+    value of ``RECASKETCH_SCHEDULER`` is taken to have come from there.
+    """
+    from_env = os.environ.get(SCHEDULER_ENV, "").strip()
+    if scheduler is None or (isinstance(scheduler, str) and from_env and scheduler.strip() == from_env):
+        return f"the environment variable {SCHEDULER_ENV}"
+    return "the scheduler argument"
+
+
+def _unreachable(address: str, source: str, problem: str) -> EngineUnavailableError:
+    """The error for a scheduler address that does not lead to a Dask scheduler.
+
+    Parameters
+    ----------
+    address : str
+        The address, e.g. ``tcp://host:8786``.
+    source : str
+        Where it came from (:func:`_source`).
+    problem : str
+        What went wrong, in a sentence without its full stop.
+
+    Returns
+    -------
+    EngineUnavailableError
+    """
+    dashboard = " (8787 is the port of the dashboard, a web page)" if address.endswith(":8787") else ""
+    return EngineUnavailableError(
+        f"Could not reach the Dask scheduler at {address}, from {source}: {problem}. "
+        f"Check that the address is the scheduler's, which listens on port 8786 by default, not its "
+        f"dashboard's on 8787{dashboard}; that the scheduler is running there (`dask scheduler`, then "
+        f"`dask worker {address}` on each machine, with recasketch installed); and that no firewall "
+        f"blocks the port. To run on this machine instead, unset {SCHEDULER_ENV} (or pass scheduler='local').",
+        engine="dask",
+    )
+
+
+def _address_problem(address: str) -> str | None:
+    """What is wrong with the form of a scheduler address, or ``None`` if it looks right.
+
+    Examples
+    --------
+    >>> _address_problem("tcp://10.0.0.5:8786") is None, _address_problem("tcp://[::1]:8786") is None
+    (True, True)
+    >>> _address_problem("tcp://127.0.0.1:notaport")
+    "its port 'notaport' is not an integer from 1 to 65535; write it as tcp://host:8786"
+    """
+    if address.startswith("inproc://"):
+        return None  # this process's own schedulers: inproc://ip/pid/n
+    form = "write it as tcp://host:8786"
+    try:
+        parts = urllib.parse.urlsplit(address)
+        port = parts.port
+    except ValueError as err:
+        netloc = address.split("://", 1)[1]
+        after_host = netloc.rsplit("]", 1)[1] if "]" in netloc else netloc
+        if netloc.startswith("[") and "]" not in netloc or ":" not in after_host:
+            return f"it is not an address ({err}); {form}"
+        return f"its port {after_host.rpartition(':')[2]!r} is not an integer from 1 to 65535; {form}"
+    if not parts.hostname:
+        return f"it names no host; {form}"
+    if port is None:
+        return f"it names no port; {form}"
+    if port == 0:
+        return f"its port 0 is none a scheduler listens on; {form}"
+    if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        return f"it holds more than a host and a port; {form}"
+    return None
+
+
+async def _identify(address: str, timeout: float) -> dict:
+    """What the server at ``address`` says it is, speaking Dask's protocol to it.
+
+    Raises
+    ------
+    OSError, MemoryError, ValueError, ...
+        Whatever a server that speaks another protocol makes Dask's reader raise.
+    """
+    comm = await distributed.comm.connect(address, timeout=timeout,
+                                          **distributed.Security().get_connection_args("client"))
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _in_thread(function: Callable, timeout: float, abandoned: Callable | None = None):
+    """``function()`` in a daemon thread, waited for at most ``timeout`` seconds.
+
+    Parameters
+    ----------
+    function : callable
+        Called without arguments.
+    timeout : float
+        Seconds to wait for it.
+    abandoned : callable, default=None
+        Called with the result of a call that returns after the wait ended (a client
+        connected too late, to close).
+
+    Returns
+    -------
+    object
+        What ``function`` returned; what it raised is raised.
+
+    Raises
+    ------
+    TimeoutError
+        If it has not returned in time. The thread is left to end by itself; being a
+        daemon thread, it does not keep the interpreter from exiting.
+    """
+    outcome, lock, done = {}, threading.Lock(), threading.Event()
+
+    def run():
+        try:
+            outcome["value"] = function()
+        except BaseException as err:  # handed to the waiting thread
+            outcome["error"] = err
+        with lock:
+            done.set()
+            late = outcome.get("late", False)
+        if late and abandoned is not None and "value" in outcome:
+            with contextlib.suppress(Exception):  # tidying up after a caller that has gone
+                abandoned(outcome["value"])
+
+    threading.Thread(target=run, name="recasketch-connect", daemon=True).start()
+    done.wait(max(timeout, 0.0))
+    with lock:
+        outcome["late"] = not done.is_set()
+    if outcome["late"]:
+        raise TimeoutError(f"no result within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _connect(address: str, source: str, timeout: float):
+    """A ``distributed.Client`` of the scheduler at ``address``, within ``timeout`` seconds in all.
+
+    The address is checked first, then asked what it is over Dask's protocol under a
+    deadline (a server that accepts and says nothing, a web page, another protocol: Dask's
+    own client would wait for ever or fail oddly), then connected to.
+
+    Raises
+    ------
+    recasketch.errors.EngineUnavailableError
+        If the address is malformed, or is not a Dask scheduler answering in time.
+    """
+    problem = _address_problem(address)
+    if problem is None:
+        deadline = time.monotonic() + timeout
+        try:
+            identity = _in_thread(lambda: asyncio.run(asyncio.wait_for(_identify(address, timeout), timeout)),
+                                  timeout)
+            kind = identity.get("type") if isinstance(identity, dict) else None
+            if kind == "Scheduler":
+                # the client's timeout is kept for its later calls too (a scatter), so it is the full one
+                return _in_thread(lambda: distributed.Client(address, timeout=timeout, set_as_default=False),
+                                  max(deadline - time.monotonic(), 0.1), abandoned=lambda client: client.close())
+            problem = f"the server there answers as {f'a Dask {kind}' if kind else 'something else'}, not a scheduler"
+        except Exception as err:  # a timeout, a refused connection, or any error of a reader fed another protocol
+            problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            if isinstance(err, (TimeoutError, asyncio.TimeoutError)):
+                problem = f"no answer as a Dask scheduler within {timeout:g} s"
+            elif isinstance(err, (MemoryError, ValueError, TypeError, KeyError)):  # a length or frame misread
+                problem = f"the server there speaks another protocol than Dask's ({problem})"
+    raise _unreachable(address, source, problem)
 
 
 def close_local() -> None:
