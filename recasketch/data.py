@@ -32,7 +32,9 @@ parser take each closing backslash for an escape, so it is left out.
 
 **Ids are text**: any non-empty string without white space around it (``user_17``, ``42``;
 ``007`` stays ``007``). The crawl's formats (:data:`UID_PATTERN`, :data:`MID_PATTERN`) are
-checked only by ``load_dataset("sketchfab")``.
+checked only by ``load_dataset("sketchfab")``. :func:`load_dataset` also checks the tables
+against each other: a features table whose item ids match none of the likes table's is refused,
+and for a folder of your own a partial match is reported with a :class:`UserWarning`.
 
 **Errors** raise :class:`DataError` naming the file, the line (the header is line 1; a quoted
 field spanning lines counts each line) and how to fix it. Finding the line re-reads the file
@@ -524,7 +526,8 @@ class Dataset(NamedTuple):
         part of the story).
     features : pandas.DataFrame or None
         The item-features table as :func:`read_features` returns it, or ``None`` when the
-        folder has none (the sections on side information then have nothing to use).
+        folder has none (the sections on side information then have nothing to use). At
+        least one of its items is a liked item.
     model_topics, user_topics : pandas.DataFrame or None
         The generator's ground truth (:func:`read_ground_truth`) where the folder holds
         ``ground_truth.psv``; ``None`` otherwise.
@@ -572,9 +575,17 @@ def load_dataset(name_or_path="sample", *, data_dir=None) -> Dataset:
         If the files are missing (for a named dataset the message says which ``make``
         target makes them), ambiguous (two likes tables) or invalid; for ``"sketchfab"``,
         also if an id is not in the crawl's format (:data:`UID_PATTERN`,
-        :data:`MID_PATTERN`), naming the file and line.
+        :data:`MID_PATTERN`), naming the file and line; or if the features table's item ids
+        match none of the likes table's (``1`` against ``item_1``), giving an id of each.
     ValueError
         If ``name_or_path`` is neither a known name nor a folder.
+
+    Warns
+    -----
+    UserWarning
+        For a folder of your own (not a named dataset, no ground truth) whose tables match only
+        in part: how many liked items have no features, and how many items of the features
+        table have no like (their features go unused), with an example id of each.
 
     Examples
     --------
@@ -605,8 +616,12 @@ def load_dataset(name_or_path="sample", *, data_dir=None) -> Dataset:
     if named and name == "sketchfab":
         _check_crawl_ids(likes, likes_path, {"mid": MID_PATTERN, "uid": UID_PATTERN})
         _check_crawl_ids(features, features_path, {"mid": MID_PATTERN})
-
     synthetic = (folder / config.TRUTH_FILE).exists()
+    if features is not None:
+        # the generator leaves some liked models without features by design, as the crawl does
+        _check_same_items(folder, likes, likes_path, features, features_path,
+                          warn=not (named or synthetic))
+
     model_topics, user_topics = read_ground_truth(folder / config.TRUTH_FILE) if synthetic else (None, None)
     resolved = folder.resolve()
     shown = resolved.relative_to(config.PROJ_ROOT) if resolved.is_relative_to(config.PROJ_ROOT) else folder
@@ -616,6 +631,44 @@ def load_dataset(name_or_path="sample", *, data_dir=None) -> Dataset:
             else "the real Sketchfab crawl — " if named and name == "sketchfab" else "")
     description = f"{name}: {kind}{what}, from {shown}/"
     return Dataset(name, likes, features, model_topics, user_topics, synthetic, description)
+
+
+def _check_same_items(folder: Path, likes, likes_path: Path, features, features_path: Path, *,
+                      warn: bool) -> None:
+    """Check that the features table describes the liked items; with ``warn``, say what differs.
+
+    Both ``mid`` columns are categoricals whose categories are the distinct ids in order of
+    first appearance, so comparing the categories compares the tables' item sets.
+    """
+    liked = pd.Index(likes["mid"].cat.categories, dtype=object)
+    featured = pd.Index(features["mid"].cat.categories, dtype=object)
+    in_features = liked.isin(featured)
+    lname, fname = likes_path.name, features_path.name
+    if not in_features.any():
+        raise DataError(
+            f"{folder}: the item ids of {fname} match none of {lname}'s: {fname} has "
+            f"{featured[0]!r}, {lname} has {liked[0]!r} (the first of {len(featured):,} and "
+            f"{len(liked):,} distinct ids). Write each item's id the same way in the item "
+            "column of both files; ids are compared as exact text ('007' is not '7', "
+            "'Item_1' is not 'item_1')."
+        )
+    unliked = featured[~featured.isin(liked)]
+    unfeatured = liked[~in_features]
+    if not warn or not (len(unliked) or len(unfeatured)):
+        return
+    parts = []
+    if len(unfeatured):
+        parts.append(f"{len(unfeatured):,} of the {len(liked):,} liked items "
+                     f"{'has' if len(unfeatured) == 1 else 'have'} no features in {fname} "
+                     f"(e.g. {unfeatured[0]!r})")
+    if len(unliked):
+        parts.append(f"{len(unliked):,} of the {len(featured):,} items in {fname} "
+                     f"{'has' if len(unliked) == 1 else 'have'} no like in {lname} "
+                     f"(e.g. {unliked[0]!r}), so {'its' if len(unliked) == 1 else 'their'} "
+                     "features go unused")
+    warnings.warn(
+        f"{folder}: {'; '.join(parts)}. If an item is in both tables, write its id the same "
+        "way in the item column of both files.", UserWarning, stacklevel=3)
 
 
 def _find_table(folder: Path, candidates, *, required: bool) -> Path | None:

@@ -62,7 +62,7 @@ def points(calls: pd.DataFrame) -> list:
 
 def check_log(log: Path, calls: pd.DataFrame):
     lines = [json.loads(line) for line in log.read_text().splitlines()]
-    assert "space" in lines[0]
+    assert lines[0]["log"] == "search" and "space" in lines[0]["key"]
     assert [r["call"] for r in lines[1:]] == list(range(len(calls)))  # each call once, numbered in order
     pd.testing.assert_frame_equal(read_search_log(log, SPACE), calls)
 

@@ -5,6 +5,7 @@ import io
 import logging
 import re
 import shutil
+import warnings
 
 import pandas as pd
 import pytest
@@ -606,3 +607,67 @@ def test_crawl_features_with_invalid_model_id(tmp_path):
 def test_crawl_ids_are_not_checked_for_other_folders(tmp_path):
     folder = crawl_folder(tmp_path, [("m", "item_42", "user_17")])
     assert load_dataset(folder).likes["uid"].tolist() == ["user_17"]
+
+
+# ------------------------------------------------------------------ the tables against each other
+
+
+def own_folder(tmp_path, liked, featured):
+    """A folder of one's own: likes.csv of ``liked`` items and features.csv of ``featured`` ones."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "likes.csv").write_text(plain_csv([(f"user_{i % 2}", item)
+                                                 for i, item in enumerate(liked)]))
+    (folder / "features.csv").write_text(plain_csv([(item, "genre", "fantasy") for item in featured],
+                                                   header=("item", "type", "value")))
+    return folder
+
+
+def test_features_matching_no_liked_item_are_refused(tmp_path):
+    folder = own_folder(tmp_path, ["item_1", "item_2", "item_3"], ["1", "2"])
+    with pytest.raises(DataError, match=re.escape(
+            f"{folder}: the item ids of features.csv match none of likes.csv's: features.csv has "
+            "'1', likes.csv has 'item_1' (the first of 2 and 3 distinct ids). Write each item's "
+            "id the same way in the item column of both files")):
+        load_dataset(folder)
+
+
+def test_crawl_features_matching_no_liked_model_are_refused(tmp_path):
+    folder = crawl_folder(tmp_path, [("m", hex_id(1), hex_id(2))], [(hex_id(3), "tag", "a")])
+    with pytest.raises(DataError, match=re.escape(
+            f"{folder}: the item ids of {FEATURES} match none of {LIKES}'s: {FEATURES} has "
+            f"'{hex_id(3)}', {LIKES} has '{hex_id(1)}'")):
+        load_dataset("sketchfab", data_dir=folder)
+
+
+def test_features_matching_some_liked_items_warn_both_counts(tmp_path):
+    folder = own_folder(tmp_path, ["item_1", "item_2", "item_3"],
+                        ["item_1", "item_9", "item_2", "item_8"])
+    with pytest.warns(UserWarning, match=re.escape(
+            f"{folder}: 1 of the 3 liked items has no features in features.csv (e.g. 'item_3'); "
+            "2 of the 4 items in features.csv have no like in likes.csv (e.g. 'item_9'), so "
+            "their features go unused. If an item is in both tables, write its id the same way "
+            "in the item column of both files.")) as record:
+        ds = load_dataset(folder)
+    assert record[0].filename == __file__  # points at the caller of load_dataset
+    assert len(ds.features) == 4  # reported, not dropped
+
+
+@pytest.mark.parametrize("liked, featured, message", [
+    (["a", "b", "c"], ["a"], "2 of the 3 liked items have no features in features.csv (e.g. 'b'). "),
+    (["a"], ["a", "z"], (": 1 of the 2 items in features.csv has no like in likes.csv "
+                         "(e.g. 'z'), so its features go unused. ")),
+], ids=["liked items without features", "features without likes"])
+def test_a_one_sided_partial_match_says_only_that_side(tmp_path, liked, featured, message):
+    with pytest.warns(UserWarning, match=re.escape(message)) as record:
+        load_dataset(own_folder(tmp_path, liked, featured))
+    assert len(record) == 1 and ";" not in str(record[0].message)
+
+
+def test_matching_tables_and_synthetic_data_load_without_a_warning(tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(config.SAMPLE_DIR, copy)  # some liked models have no features, by design
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data in ("sample", OWN, copy):
+            load_dataset(data)

@@ -44,7 +44,7 @@ def test_search_logs_every_call_and_finds_the_best(tmp_path):
     assert result.calls["call"].tolist() == list(range(15))
     assert result.n_resumed == 0
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert "space" in records[0] and len(records) == 16
+    assert records[0]["log"] == "search" and "space" in records[0]["key"] and len(records) == 16
     assert [r["params"] for r in records[1:]] == objective.calls
     best = result.best
     assert best["p@k"] == result.calls["p@k"].max()
@@ -178,9 +178,9 @@ def test_other_errors_stop_the_search_and_keep_the_log(tmp_path):
 def test_search_guards(tmp_path):
     log = tmp_path / "search.jsonl"
     run(Quadratic(), log, n_calls=5)
-    with pytest.raises(ValueError, match="another space"):
+    with pytest.raises(ValueError, match=r"written by another search: space\.x is Real\(low=0\.0, high=2\.0"):
         resumable_search(Quadratic(), {"x": (0.0, 2.0), "n": (1, 10)}, 5, log_path=log,
-                         n_initial_points=2, progress=False)
+                         n_initial_points=2, random_state=0, progress=False)
     with pytest.raises(ValueError, match="leaves no room"):
         run(Quadratic(), None, n_calls=3, n_initial_points=4)
     with pytest.raises(ValueError, match="n_calls must be"):
@@ -402,7 +402,8 @@ def test_warp_searches_run_both_searches_as_notebook_02_and_read_them_back(tmp_p
                                                                   random_state=0)], format="csr")
     first = warp_searches(train, test, users, item_features=features, k=3, log_dir=tmp_path, progress=False)
     assert list(first) == ["without features", "identity + tags"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["warp_search.jsonl", "warp_tags_search.jsonl"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [name.rsplit("-", 1)[0] for name in names] == ["warp_search-ci", "warp_tags_search-ci"]
     tagged = first["identity + tags"].calls
     best = first["without features"].best
     assert tagged.iloc[0]["origin"] == "x0"

@@ -258,8 +258,8 @@ def test_a_comparison_with_a_cache_dir_reruns_only_what_is_missing_or_changed(sp
     from recasketch.tuning import strategies as search_strategies
 
     first = compare(split, cache_dir=tmp_path)
-    kept = sorted(p.name for p in tmp_path.iterdir())
-    assert kept == ["strategy-forest.pkl", "strategy-learning-curve.pkl", "strategy-random.pkl"]
+    kept = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir())  # each named by its key too
+    assert kept == ["strategy-forest", "strategy-learning-curve", "strategy-random"]
     pd.testing.assert_frame_equal(first.drop(columns=["seconds", "elapsed"]),
                                   calls.drop(columns=["seconds", "elapsed"]))
     ran = []
@@ -272,13 +272,16 @@ def test_a_comparison_with_a_cache_dir_reruns_only_what_is_missing_or_changed(sp
         monkeypatch.setitem(search_strategies.STRATEGIES, name, counted(name))
     pd.testing.assert_frame_equal(compare(split, cache_dir=tmp_path), first)  # all three read back, clocks too
     assert ran == []
-    (tmp_path / "strategy-learning-curve.pkl").unlink()  # as if interrupted during the second strategy
+    next(tmp_path.glob("strategy-learning-curve-*.pkl")).unlink()  # as if interrupted during the second strategy
     again = compare(split, cache_dir=tmp_path)
     assert ran == ["learning curve"]
     pd.testing.assert_frame_equal(again.drop(columns=["seconds", "elapsed"]),
                                   first.drop(columns=["seconds", "elapsed"]))
     compare(split, cache_dir=tmp_path, max_calls=3)  # another budget: every strategy runs again
     assert ran == ["learning curve", "forest", "learning curve", "random"]
+    assert len(list(tmp_path.iterdir())) == 6  # kept beside the first budget's, not over them
+    compare(split, cache_dir=tmp_path)
+    assert len(ran) == 4  # the first budget's are all still there
     train, validation, users = split
     other = validation.copy()
     other.data[0] = 0.0  # other validation likes: run again

@@ -10,6 +10,7 @@ from lightfm import LightFM
 from recasketch import metrics
 from recasketch.split import train_test_split
 from recasketch.tuning.grid import best_params, grid_search_learning_curve, read_grid_log
+from recasketch.tuning.search_log import LogMismatchError
 from recasketch.tuning.curves import format_log_row, learning_curve, train_more
 
 
@@ -100,13 +101,14 @@ def test_validation_rows_score_the_same_models_as_the_test_rows(split, tmp_path)
     got = curve.query("metric == 'p@k' and split == 'validation'").value.item()
     assert got == pytest.approx(metrics.precision_at_k(model, validation, k=5, users=users))
     base = {"random_state": 0, "num_threads": 1}
-    log = tmp_path / "grid.jsonl"
+    log = tmp_path / "grid-{key}.jsonl"
     plain = grid_search_learning_curve(base, GRID, train2, test, [2, 4], user_index=users, n_jobs=1,
                                        progress=False, log_path=log)
     assert "validation" not in set(plain.split)
     both = grid_search_learning_curve(base, GRID, train2, test, [2, 4], user_index=users, n_jobs=1,
                                       progress=False, log_path=log, validation=validation)
-    # logged combinations without validation rows were run again, and the test rows agree
+    # the grid with validation likes is another key, so it has a log of its own; the test rows agree
+    assert len(list(tmp_path.glob("grid-*.jsonl"))) == 2
     rows = lambda df, s: df.query("metric == 'p@k' and split == @s").reset_index(drop=True)  # noqa: E731
     assert len(rows(both, "validation")) == len(rows(both, "test")) == 4 * 2
     pd.testing.assert_frame_equal(rows(both, "test"), rows(plain, "test"))
@@ -134,7 +136,8 @@ def test_grid_search_resumes_after_interruption(split, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         grid_search_learning_curve(base, GRID, train, test, [2], user_index=users, estimator=CountingALS,
                                    n_jobs=1, log_path=log, progress=False)
-    finished = [json.loads(line) for line in log.read_text().splitlines()]
+    header, *finished = [json.loads(line) for line in log.read_text().splitlines()]
+    assert header["log"] == "grid" and header["key"]["k"] == 5
     assert [r["params"]["factors"] for r in finished] == [4, 4]  # ParameterGrid runs factors=4 first
 
     with open(log, "a") as fh:  # a torn line, as a crash mid-write would leave
@@ -262,7 +265,7 @@ def test_a_non_finite_combination_fails_alone_is_logged_and_not_rerun(split, tmp
     assert summary.loc[summary.parameter == "regularization", "value"].tolist() == [0.1]
 
     records = {(r["params"]["factors"], r["params"]["regularization"]): r
-               for r in map(json.loads, log.read_text().splitlines())}
+               for r in map(json.loads, log.read_text().splitlines()[1:])}
     assert len(records) == 4
     for (factors, regularization), record in records.items():
         if regularization == 0.0:
@@ -284,9 +287,9 @@ def test_a_non_finite_combination_fails_alone_is_logged_and_not_rerun(split, tmp
     pd.testing.assert_frame_equal(logged, results)
 
 
-def test_a_log_without_the_status_field_still_loads(split, tmp_path):
-    """Logs written before failed combinations were recorded hold no status: they read
-    and resume as before."""
+def test_a_log_written_before_logs_had_keys_is_read_but_not_resumed(split, tmp_path):
+    """A log without a header cannot be checked against the grid that opens it: it is read back
+    by read_grid_log, but a grid refuses to resume from it and runs nothing."""
     train, test, users = split
     log = tmp_path / "grid.jsonl"
     curve = {"epoch": [2, 2], "metric": ["p@k", "p@k"], "split": ["train", "test"],
@@ -296,8 +299,11 @@ def test_a_log_without_the_status_field_still_loads(split, tmp_path):
     log.write_text(json.dumps(old) + "\n")
     assert read_grid_log(log, ["factors", "regularization"]).value.tolist() == [0.5, 0.25]
     DivergingALS.built = []
-    results = grid_search_learning_curve({"random_state": 0, "num_threads": 1},
-                                         {"factors": [4], "regularization": [0.1]}, train, test, [2],
-                                         user_index=users, estimator=DivergingALS, n_jobs=1,
-                                         log_path=log, progress=False)
-    assert DivergingALS.built == [] and results.value.tolist() == [0.5, 0.25]
+    with pytest.raises(LogMismatchError, match="written before logs carried the key.*1 combination"):
+        grid_search_learning_curve({"random_state": 0, "num_threads": 1},
+                                   {"factors": [4], "regularization": [0.1]}, train, test, [2],
+                                   user_index=users, estimator=DivergingALS, n_jobs=1,
+                                   log_path=log, progress=False)
+    assert DivergingALS.built == [] and json.loads(log.read_text()) == old  # nothing run, nothing written
+
+

@@ -258,6 +258,11 @@ class ProxyObjective:
         self.random_state = random_state
         self.targets = tuple(targets)
 
+    def log_key(self) -> dict:
+        """What decides a call's scores, for the search log's key: the generator's seed and the targets."""
+        return {"objective": "recasketch.study.calibration.ProxyObjective", "random_state": self.random_state,
+                "targets": list(self.targets)}
+
     def __call__(self, point) -> dict:
         params = match_statistics(_preset(point), random_state=self.random_state)
         data = synthetic.make_sketchfab_like(params, random_state=self.random_state)

@@ -12,9 +12,9 @@ from .. import metrics
 from ..tuning.curves import train_more
 from ..tuning.objectives import LightFMObjective, side_information_start
 from ..tuning.search import resumable_search
+from ..tuning.search_log import log_file
 from . import budgets
 from .evaluation import PROTOCOLS
-from .experiment import in_folder
 
 __all__ = ["Candidate", "compare_models", "warp_searches"]
 
@@ -90,8 +90,9 @@ def warp_searches(train, test, users=None, item_features=None, budget: str = "ci
     The search without features, then (when ``item_features`` is given) the search with
     them, warm-started from the first one's best (:func:`side_information_start`). With
     ``log_dir``, each search resumes from (or reads back) its log there,
-    ``warp_search.jsonl`` and ``warp_tags_search.jsonl``: the names notebook 02 uses, so
-    a later notebook reuses its finished searches instead of running them again.
+    ``warp_search-<budget>-<key>.jsonl`` and ``warp_tags_search-<budget>-<key>.jsonl``
+    (:func:`recasketch.tuning.search_log.log_file`): the names notebook 02 uses, so a later
+    notebook on the same split reuses its finished searches instead of running them again.
 
     Returns
     -------
@@ -102,13 +103,13 @@ def warp_searches(train, test, users=None, item_features=None, budget: str = "ci
     searches = {"without features": resumable_search(
         LightFMObjective(train, test, users, k=k, num_threads=num_threads, random_state=random_state),
         plain_budget.space, plain_budget.n_calls, n_initial_points=plain_budget.n_initial_points,
-        log_path=in_folder(log_dir, "warp_search.jsonl"), random_state=random_state, progress=progress)}
+        log_path=log_file(log_dir, "warp_search", budget), random_state=random_state, progress=progress)}
     if item_features is not None:
         side = budgets.warp_search(budget, side_information=True)
         searches["identity + tags"] = resumable_search(
             LightFMObjective(train, test, users, k=k, item_features=item_features, num_threads=num_threads,
                              random_state=random_state),
             side.space, side.n_calls, x0=side_information_start(searches["without features"].best, side.space),
-            n_initial_points=side.n_initial_points, log_path=in_folder(log_dir, "warp_tags_search.jsonl"),
+            n_initial_points=side.n_initial_points, log_path=log_file(log_dir, "warp_tags_search", budget),
             random_state=random_state, progress=progress)
     return searches

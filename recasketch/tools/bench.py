@@ -481,9 +481,9 @@ def main(argv=None) -> int:
     elif args.what == "dask":
         bench_dask(inter, split, "large", args.n_jobs, args.repeat)
     elif args.what == "grid":
-        bench_grid(inter, split, args.n_jobs, args.log or bench_dir / "als_grid_full.jsonl")
+        bench_grid(inter, split, args.n_jobs, args.log or bench_dir / "als_grid_full-{key}.jsonl")
     else:
-        bench_search(inter, split, data_dir, args.calls, args.log or bench_dir / "warp_search_full.jsonl",
+        bench_search(inter, split, data_dir, args.calls, args.log or bench_dir / "warp_search_full-{key}.jsonl",
                      args.n_jobs)
     return 0
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -35,8 +34,8 @@ from skopt import Optimizer
 from ..parallel import cluster
 from ..utils import check_count, plain
 from .search import SearchResult, resumable_search
-from .search_log import (calls_frame, check_search, dimensions, evaluate_call, log_call, point_of,
-                         progress_bar, read_calls, resume_seed, start_log)
+from .search_log import (calls_frame, check_search, dimensions, evaluate_call, log_call, numbered_calls,
+                         open_log, point_of, progress_bar, resume_seed, search_key)
 
 __all__ = ["CONSTANT_LIARS", "batched_search", "compare_searches"]
 
@@ -107,7 +106,9 @@ def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls
     ------
     ValueError
         For an empty space, too few calls for ``x0`` and the random points, an unknown
-        ``strategy``, ``n_points`` below 1, or a log of another search.
+        ``strategy``, ``n_points`` below 1, or a log of another search
+        (:class:`~recasketch.tuning.search_log.LogMismatchError`, as for
+        :func:`~recasketch.tuning.search.resumable_search`).
     """
     if strategy not in CONSTANT_LIARS:
         raise ValueError(f"Unknown strategy {strategy!r}; choose one of {list(CONSTANT_LIARS)}.")
@@ -121,19 +122,28 @@ def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls
     if len(starts) + n_initial_points == 0:
         raise ValueError("Give x0 or n_initial_points >= 1: the surrogate needs points to start from.")
 
-    log_path = Path(log_path) if log_path is not None else None
-    done = read_calls(log_path, dims)
-    n_resumed = len(done)
-    # Built before the log is started, as skopt rejects a surrogate and an acq_optimizer that do not
-    # go together; on copies, as a Gaussian process rescales its dimensions in place.
-    optimizer = Optimizer(copy.deepcopy(dims), base_estimator, n_initial_points=len(starts) + n_initial_points,
-                          acq_func=acq_func, acq_optimizer=acq_optimizer,
-                          random_state=resume_seed(random_state, len(done)))
-    start_log(log_path, dims, target)
-    if done:
-        optimizer.tell([point_of(dims, r["params"]) for r in done], [r["objective"] for r in done])
-    pending_starts = starts[sum(r["origin"] == "x0" for r in done):]
+    with open_log(log_path, "search", search_key(objective, dims, target, random_state)) as (log_path, records):
+        done = numbered_calls(log_path, records)
+        n_resumed = len(done)
+        # On copies, as a Gaussian process rescales its dimensions in place. skopt refuses a surrogate
+        # and an acq_optimizer that do not go together; a log this refused start began is removed.
+        optimizer = Optimizer(copy.deepcopy(dims), base_estimator, n_initial_points=len(starts) + n_initial_points,
+                              acq_func=acq_func, acq_optimizer=acq_optimizer,
+                              random_state=resume_seed(random_state, len(done)))
+        if done:
+            optimizer.tell([point_of(dims, r["params"]) for r in done], [r["objective"] for r in done])
+        pending_starts = starts[sum(r["origin"] == "x0" for r in done):]
+        _run_batches(objective, optimizer, done, pending_starts, n_calls, dims, target, scheduler, n_points,
+                     strategy, time_budget_s, log_path, progress)
+    result = optimizer.get_result() if optimizer.Xi else None
+    return SearchResult(calls_frame(done, names), result, n_resumed)
 
+
+def _run_batches(objective, optimizer, done: list, pending_starts: list, n_calls: int, dims, target: str, scheduler,
+                 n_points, strategy: str, time_budget_s, log_path, progress: bool) -> None:
+    """Ask, evaluate on the cluster and tell, batch after batch, until ``n_calls`` calls are ``done``
+    (each logged as it finishes) or ``time_budget_s`` has passed."""
+    names = [d.name for d in dims]
     client = _client(scheduler)
     batch_size = n_points or cluster.n_workers(client)
     shared = cluster.Shared(client, objective=objective)  # sent to the workers once, at the first batch
@@ -154,8 +164,6 @@ def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls
     finally:
         bar.close()
         shared.release()
-    result = optimizer.get_result() if optimizer.Xi else None
-    return SearchResult(calls_frame(done, names), result, n_resumed)
 
 
 def _propose(optimizer, pending_starts: list, size: int, strategy: str, names: list) -> tuple[list, list]:

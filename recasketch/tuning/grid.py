@@ -28,9 +28,9 @@ from .. import metrics
 from ..parallel import cluster
 from ..utils import plain
 from .curves import check_epochs, learning_curve
-from .search_log import append_record, read_records
+from .search_log import append_record, data_key, describe_callable, open_log, read_log
 
-__all__ = ["FAILED", "best_params", "grid_search_learning_curve", "param_columns", "parameter_summary",
+__all__ = ["FAILED", "best_params", "grid_key", "grid_search_learning_curve", "param_columns", "parameter_summary",
            "read_grid_log"]
 
 
@@ -85,9 +85,22 @@ def _run_combination(estimator, params, train, test, epochs, k, users, item_feat
     return curve.to_dict(orient="list"), None
 
 
-def _read_log(path: Path | None) -> dict[str, dict]:
-    """Finished combinations in a log, by key. A torn last line (from a crash) is ignored."""
-    return {_params_key(record["params"]): record for record in read_records(path)}
+def _by_params(records: list[dict]) -> dict[str, dict]:
+    """Finished combinations of a grid log, by their parameters."""
+    return {_params_key(record["params"]): record for record in records if "params" in record}
+
+
+def grid_key(base_params: Mapping, train, test, k: int, users, estimator, item_features, exclude_train,
+             validation) -> dict:
+    """The key of a grid's log: the estimator and its fixed parameters, ``k``, the protocol and the data.
+
+    The data are the fingerprints of the split, the evaluated users, the validation likes and
+    the item features. Each combination's own parameters and checkpoints are kept with it in
+    the log, so a grid grown or cut down on the same key reuses the combinations it shares.
+    """
+    return {"estimator": describe_callable(estimator), "base_params": dict(base_params), "k": k,
+            "exclude_train": exclude_train,
+            **data_key(train=train, test=test, users=users, validation=validation, item_features=item_features)}
 
 
 def _records_to_frame(records: Iterable[dict], param_names: list[str]) -> pd.DataFrame:
@@ -108,7 +121,7 @@ def read_grid_log(path, param_names=None) -> pd.DataFrame:
     Failed combinations appear as they do in the grid's results: one ``metric="failed"``
     row each.
     """
-    records = list(_read_log(Path(path)).values())
+    records = list(_by_params(read_log(Path(path), "grid")[1]).values())
     if param_names is None:
         param_names = sorted({name for r in records for name in r["params"]})
     return _records_to_frame(records, list(param_names))
@@ -149,12 +162,16 @@ def grid_search_learning_curve(base_params: Mapping, param_grid: Mapping | list,
     log_path : str or Path, default=None
         A JSON-lines file that receives each finished combination at once. If it
         already holds combinations of this grid, they are read back instead of
-        being run again: rerunning an interrupted search resumes it.
+        being run again: rerunning an interrupted search resumes it. Its header holds
+        the grid's key (:func:`grid_key`: the estimator, ``base_params``, ``k``, the
+        protocol and fingerprints of the data, users and validation likes); a log made
+        with another key is refused, and ``{key}`` in the name gives each key a file of
+        its own (:func:`recasketch.tuning.search_log.log_file`).
     progress : bool, default=True
         Show a progress bar over combinations.
     validation : scipy.sparse matrix, default=None
         Held-out likes scored at every checkpoint as ``split="validation"`` (see
-        :func:`learning_curve`). A logged combination scored without them is run again.
+        :func:`learning_curve`).
     scheduler : str or distributed.Client, default=None
         Where the combinations run when ``n_jobs`` is not 1 (see :mod:`recasketch.parallel.cluster`):
         ``"processes"`` (a process pool), ``"local"`` (a Dask LocalCluster on this machine,
@@ -191,15 +208,34 @@ def grid_search_learning_curve(base_params: Mapping, param_grid: Mapping | list,
     grid_names = sorted({name for p in ParameterGrid(param_grid) for name in p})
     epochs = check_epochs(epochs)
     users = None if user_index is None else np.asarray(user_index, dtype=np.int64)
-    log_path = Path(log_path) if log_path is not None else None
-    done = _read_log(log_path)
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+    estimator = estimator or AlternatingLeastSquares
+    key = grid_key(base_params, train, test, k, users, estimator, item_features, exclude_train, validation)
+    with open_log(log_path, "grid", key) as (log_path, logged):
+        records = _run_grid(combos, _by_params(logged), epochs, log_path, n_jobs, scheduler, progress,
+                            {"train": train, "test": test, "users": users, "item_features": item_features,
+                             "validation": validation},
+                            {"estimator": estimator, "epochs": epochs, "k": k, "exclude_train": exclude_train})
+    ordered = [records[_params_key(p)] for p in combos if _params_key(p) in records]
+    failed = [r["params"] for r in ordered if r.get("status") == "failed"]
+    if failed:
+        shown = "; ".join(_params_key(p) for p in failed[:5]) + ("; ..." if len(failed) > 5 else "")
+        warnings.warn(
+            f"{len(failed)} of {len(ordered)} combinations failed, their models having gone "
+            f"non-finite: {shown}. They are left out of the scores; the rows with "
+            f"metric={FAILED!r} give the reasons.",
+            RuntimeWarning, stacklevel=2,
+        )
+    return _records_to_frame(ordered, grid_names)
+
+
+def _run_grid(combos: list, done: dict, epochs: list, log_path, n_jobs, scheduler, progress: bool, data: dict,
+              settings: dict) -> dict:
+    """Each combination's record by its parameters: read from ``done`` where it was logged with these
+    ``epochs``, else run (on the chosen back-end) and appended to the log as it finishes."""
     records, todo = {}, []  # the combinations logged as this grid runs them, and the others
     for params in combos:
         logged = done.get(_params_key(params))
-        if (logged is not None and logged.get("epochs") == epochs
-                and logged.get("validation", False) == (validation is not None)):
+        if logged is not None and logged.get("epochs") == epochs:
             records[_params_key(params)] = logged
         else:
             todo.append(params)
@@ -213,8 +249,6 @@ def grid_search_learning_curve(base_params: Mapping, param_grid: Mapping | list,
     def finish(params, result):
         curve, reason = result
         record = {"params": params, "epochs": epochs, "curve": curve}
-        if validation is not None:
-            record["validation"] = True
         if reason is not None:
             record.update(status="failed", reason=reason)
         records[_params_key(params)] = record
@@ -222,26 +256,11 @@ def grid_search_learning_curve(base_params: Mapping, param_grid: Mapping | list,
             append_record(log_path, record)
         bar.update(1)
 
-    data = {"train": train, "test": test, "users": users, "item_features": item_features,
-            "validation": validation}
-    settings = {"estimator": estimator or AlternatingLeastSquares, "epochs": epochs, "k": k,
-                "exclude_train": exclude_train}
     try:
         _run_combinations(todo, finish, backend, client, n_jobs, data, settings)
     finally:
         bar.close()
-
-    ordered = [records[_params_key(p)] for p in combos if _params_key(p) in records]
-    failed = [r["params"] for r in ordered if r.get("status") == "failed"]
-    if failed:
-        shown = "; ".join(_params_key(p) for p in failed[:5]) + ("; ..." if len(failed) > 5 else "")
-        warnings.warn(
-            f"{len(failed)} of {len(ordered)} combinations failed, their models having gone "
-            f"non-finite: {shown}. They are left out of the scores; the rows with "
-            f"metric={FAILED!r} give the reasons.",
-            RuntimeWarning, stacklevel=2,
-        )
-    return _records_to_frame(ordered, grid_names)
+    return records
 
 
 def _run_combinations(todo: list, finish: Callable, backend, client, n_jobs: int, data: dict,

@@ -18,7 +18,7 @@ from .. import metrics
 from ..utils import plain
 from .curves import lightfm_diverged
 from .search import clip_to_space
-from .search_log import FitFailed
+from .search_log import FitFailed, data_key, describe_callable
 
 __all__ = ["LightFMObjective", "ValidationObjective", "post_lightfm_params", "side_information_start"]
 
@@ -93,6 +93,20 @@ class LightFMObjective:
         self.num_threads = num_threads
         self.random_state = random_state
         self.to_params = to_params or post_lightfm_params
+
+    def log_key(self) -> dict:
+        """What decides this objective's scores, for a search log's key: the model and its fixed
+        parameters, ``k``, the protocols and fingerprints of the data.
+
+        ``num_threads`` is left out: it changes a fit only by the order of LightFM's lock-free
+        updates, and a search resumed on a machine with other cores goes on with its log.
+        """
+        return {"model": f"lightfm.LightFM(loss={self.loss!r})", "random_state": self.random_state,
+                "to_params": describe_callable(self.to_params), "k": self.k,
+                "scores": {"p@k": "test, every item ranked", "p@k filtered": "test, train likes removed"},
+                **data_key(train=self.train, test=self.test,
+                           users=None if self.users is None else np.asarray(self.users),
+                           item_features=self.item_features)}
 
     def model(self, point: Mapping):
         """The unfitted LightFM for ``point``."""
@@ -169,6 +183,13 @@ class ValidationObjective:
                                       num_threads=num_threads, random_state=random_state,
                                       to_params=to_params)
         self.test = sp.csr_matrix(test)
+
+    def log_key(self) -> dict:
+        """As :meth:`LightFMObjective.log_key`, with the validation and the test likes."""
+        key = self.inner.log_key()
+        key.update(scores={"p@k": "validation, every item ranked", "test p@k": "test, every item ranked"},
+                   validation=key.pop("test"), **data_key(test=self.test))
+        return key
 
     def __call__(self, point) -> dict:
         inner = self.inner

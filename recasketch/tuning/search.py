@@ -9,8 +9,8 @@ import pandas as pd
 from skopt import forest_minimize
 
 from ..utils import plain
-from .search_log import (calls_frame, check_search, dimensions, evaluate_call, log_call, point_of,
-                         progress_bar, read_calls, resume_seed, start_log)
+from .search_log import (calls_frame, check_search, dimensions, evaluate_call, log_call, numbered_calls,
+                         open_log, point_of, progress_bar, read_calls, resume_seed, search_key)
 
 __all__ = ["SearchResult", "clip_to_space", "projected_search_seconds", "read_search_log", "resumable_search"]
 
@@ -81,8 +81,13 @@ def resumable_search(objective: Callable[[dict], Mapping], space: Mapping, n_cal
     n_calls : int
         Total calls, including ``x0`` and the calls already in the log.
     log_path : str or Path, default=None
-        JSON-lines log; ``None`` keeps nothing on disk. A log made for another space
-        is refused.
+        JSON-lines log; ``None`` keeps nothing on disk. Its header holds the search's key
+        (:func:`~recasketch.tuning.search_log.search_key`: the space, the target, the seed and
+        what the objective's ``log_key()`` says decides its scores: the data, ``k``, the
+        protocol, the model's fixed parameters); a log of another search is refused, and
+        ``{key}`` in the name gives each key a file of its own
+        (:func:`~recasketch.tuning.search_log.log_file`). Another run writing the log at the
+        same time is refused.
     x0 : list of points, or one point, default=None
         Starting points evaluated first (a warm start), each a list in the order of
         ``space`` or a dict by name. Points already in the log are not run again.
@@ -112,29 +117,33 @@ def resumable_search(objective: Callable[[dict], Mapping], space: Mapping, n_cal
     Raises
     ------
     ValueError
-        For an empty space, ``n_calls`` below ``len(x0) + n_initial_points`` on a fresh
-        search, or a log of another search.
+        For an empty space, or ``n_calls`` below ``len(x0) + n_initial_points`` on a fresh
+        search.
+    recasketch.tuning.search_log.LogMismatchError
+        For a log of another search, a grid's log, or one that cannot be checked (see
+        :func:`~recasketch.tuning.search_log.open_log`).
+    recasketch.tuning.search_log.LogInUseError
+        If another run is writing the log.
     """
     dims = dimensions(space)
     names = [d.name for d in dims]
     starts = check_search(dims, n_calls, n_initial_points, x0)
-    log_path = Path(log_path) if log_path is not None else None
-    done = read_calls(log_path, dims)
-    n_resumed = len(done)
-    start_log(log_path, dims, target)
-    bar = progress_bar(n_calls, len(done), progress)
+    with open_log(log_path, "search", search_key(objective, dims, target, random_state)) as (log_path, records):
+        done = numbered_calls(log_path, records)
+        n_resumed = len(done)
+        bar = progress_bar(n_calls, len(done), progress)
 
-    def evaluate(point) -> float:
-        params = {name: plain(v) for name, v in zip(names, point)}
-        origin = "x0" if len(done) < len(starts) else "search"
-        record = log_call(done, evaluate_call(objective, params, target, origin), log_path, bar, target)
-        return record["objective"]
+        def evaluate(point) -> float:
+            params = {name: plain(v) for name, v in zip(names, point)}
+            origin = "x0" if len(done) < len(starts) else "search"
+            record = log_call(done, evaluate_call(objective, params, target, origin), log_path, bar, target)
+            return record["objective"]
 
-    try:
-        result = _minimize(minimizer or forest_minimize, evaluate, dims, done, starts, n_calls,
-                           n_initial_points, random_state)
-    finally:
-        bar.close()
+        try:
+            result = _minimize(minimizer or forest_minimize, evaluate, dims, done, starts, n_calls,
+                               n_initial_points, random_state)
+        finally:
+            bar.close()
     return SearchResult(calls_frame(done, names), result, n_resumed)
 
 

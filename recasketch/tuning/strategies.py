@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import numbers
 import time
-from pathlib import Path
 from typing import Mapping, NamedTuple
 
 import numpy as np
@@ -458,8 +457,8 @@ item_features, exclude_train, progress, random_state
     space_text = describe_space(dimensions(space))
     frames = []
     for name in strategies:
-        path = None if cache_dir is None else Path(cache_dir) / f"strategy-{name.replace(' ', '-')}.pkl"
         key = {"strategy": name, "space": space_text, "data": data, **settings, **options[name]}
+        path = cache.path_for(cache_dir, f"strategy-{name.replace(' ', '-')}", key)
         frames.append(cache.cached(path, key, lambda name=name: STRATEGIES[name](
             train, validation, users, space, **options[name], **shared)))
     return pd.concat(frames, ignore_index=True)
