@@ -17,7 +17,7 @@ FEATURES_FILE = "model_feats.psv"
 TRUTH_FILE = "ground_truth.psv"
 
 #: The budgets a notebook runs at (see :mod:`recasketch.study.budgets`).
-BUDGETS = ("ci", "full")
+BUDGETS = ("ci", "full", "posts")
 
 
 def check_budget(budget: str) -> str:
@@ -73,7 +73,7 @@ def results_dir(data, budget: str = "ci") -> Path | None:
     """Where a notebook run saves its figures, tables and grid logs, or ``None``.
 
     ``RECASKETCH_RESULTS_DIR`` wins when set (``make results`` sets it); otherwise a
-    ``full`` budget writes to ``data/results/<name>/`` — ``<name>`` being
+    ``full`` or ``posts`` budget writes to ``data/results/<name>/`` — ``<name>`` being
     :func:`dataset_name`, so a folder of your own writes to ``data/results/<folder name>/``
     — so a long search is logged and can resume; a ``ci`` budget saves nothing.
     """
@@ -82,7 +82,7 @@ def results_dir(data, budget: str = "ci") -> Path | None:
     env = os.environ.get("RECASKETCH_RESULTS_DIR")
     if env:
         path = Path(env)
-    elif budget == "full":
+    elif budget != "ci":
         path = RESULTS_DIR / name
     else:
         return None

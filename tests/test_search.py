@@ -1,6 +1,7 @@
 """The resumable scikit-optimize search of recasketch.tuning."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -412,3 +413,139 @@ def test_warp_searches_run_both_searches_as_notebook_02_and_read_them_back(tmp_p
     assert [r.n_resumed for r in again.values()] == [3, 3]  # read back, nothing run again
     assert again["identity + tags"].calls["p@k"].tolist() == tagged["p@k"].tolist()
     assert list(warp_searches(train, test, users, k=3, progress=False)) == ["without features"]
+
+
+# ---------------------------------------------------------------- the learning-curve objective
+
+CURVE_SPACE = {"learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6), "alpha": (1e-6, 1e-3, "log-uniform")}
+
+
+def test_a_curve_call_scores_its_best_checkpoint_as_one_fit_of_those_epochs_would(split):
+    from recasketch.tuning.objectives import CurveObjective
+
+    train, test, users = split
+    curve = CurveObjective(train, test, users, k=3, step=2, max_epochs=7, patience=2, random_state=0,
+                           also={"p@k filtered": (test, train)})
+    assert curve.epochs == [2, 4, 6, 7]
+    point = {"learning_rate": 0.05, "no_components": 4, "alpha": 1e-4}
+    scores = curve(point)
+    assert scores["epochs"] in curve.epochs and scores["epochs"] <= scores["epochs trained"]
+    one_fit = LightFMObjective(train, test, users, k=3, random_state=0)({**point, "epochs": scores["epochs"]})
+    assert scores["p@k"] == pytest.approx(one_fit["p@k"])
+    assert scores["p@k filtered"] == pytest.approx(one_fit["p@k filtered"])
+    # every checkpoint up to where it stopped, brute force: the first best is kept
+    by_epoch = [LightFMObjective(train, test, users, k=3, random_state=0)({**point, "epochs": e})["p@k"]
+                for e in curve.epochs if e <= scores["epochs trained"]]
+    assert scores["p@k"] == pytest.approx(max(by_epoch))
+    assert scores["epochs"] == curve.epochs[int(np.argmax(by_epoch))]
+
+
+def test_a_curve_search_logs_complete_points_and_resumes(split, tmp_path):
+    from recasketch.tuning.objectives import CurveObjective
+
+    train, test, users = split
+    log = tmp_path / "curve-{key}.jsonl"
+    objective = CurveObjective(train, test, users, k=3, step=2, max_epochs=6, patience=1, random_state=0)
+    first = resumable_search(objective, CURVE_SPACE, 3, log_path=log, n_initial_points=2, random_state=0,
+                             progress=False)
+    assert {"epochs", "epochs trained"} <= set(first.calls.columns)
+    assert first.calls["epochs"].isin([2, 4, 6]).all()
+    again = resumable_search(objective, CURVE_SPACE, 4, log_path=log, n_initial_points=2, random_state=0,
+                             progress=False)
+    assert again.n_resumed == 3 and len(again.calls) == 4
+    # other checkpoints are another key: another log, nothing of the first reused
+    other = CurveObjective(train, test, users, k=3, step=3, max_epochs=6, patience=1, random_state=0)
+    assert other.log_key() != objective.log_key()
+    assert resumable_search(other, CURVE_SPACE, 2, log_path=log, n_initial_points=2, random_state=0,
+                            progress=False).n_resumed == 0
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_a_curve_diverging_before_its_first_checkpoint_fails_and_after_it_keeps_its_best(split, monkeypatch):
+    from lightfm import LightFM
+
+    from recasketch.tuning.objectives import CurveObjective
+
+    train, test, users = split
+    original = LightFM.fit_partial
+    seen = {"epochs": 0}
+
+    def fit_partial(self, *args, **kwargs):
+        seen["epochs"] += kwargs["epochs"]
+        if seen["epochs"] > seen.get("limit", 10**9):
+            raise ValueError("Not all estimated parameters are finite, your model may have diverged.")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LightFM, "fit_partial", fit_partial)
+    curve = CurveObjective(train, test, users, k=3, step=2, max_epochs=6, patience=5, random_state=0)
+    point = {"learning_rate": 0.05, "no_components": 4, "alpha": 1e-4}
+    seen.update(epochs=0, limit=1)
+    with pytest.raises(FitFailed, match="at epoch 2: Not all estimated"):
+        curve(point)
+    seen.update(epochs=0, limit=4)
+    scores = curve(point)
+    assert scores["epochs trained"] == 6 and scores["diverged at epoch"] == 6 and scores["epochs"] in (2, 4)
+
+
+def test_curve_objective_guards(split):
+    from recasketch.tuning.objectives import CurveObjective
+
+    train, test, users = split
+    with pytest.raises(ValueError, match="step must be an integer >= 1"):
+        CurveObjective(train, test, users, step=0)
+    with pytest.raises(ValueError, match="'epochs' is a score the objective records itself"):
+        CurveObjective(train, test, users, also={"epochs": (test, None)})
+
+
+def test_warp_search_at_a_curve_budget_reads_its_epochs_off_each_curve(tmp_path, split, monkeypatch):
+    from recasketch.study import budgets, posts
+
+    train, test, users = split
+    space = {"epochs": (1, 4), "learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6),
+             "alpha": (1e-6, 1e-3, "log-uniform")}
+    plan = budgets.SearchBudget(space, 4, 2, "curve", 2, 1)
+    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: plan)
+    result = posts.warp_search(train, test, users, budget="full", k=3, log_dir=tmp_path, progress=False)
+    assert len(result.calls) == 4 and result.calls["epochs"].isin([2, 4]).all()
+    assert {"p@k", "p@k filtered", "epochs trained"} <= set(result.calls.columns)
+    assert "epochs" not in result.calls.columns[:result.calls.columns.get_loc("p@k")]  # a score, not searched
+    [log] = tmp_path.iterdir()
+    assert log.name.startswith("warp_search-full-")
+    again = posts.warp_search(train, test, users, budget="full", k=3, log_dir=tmp_path, progress=False)
+    assert again.n_resumed == 4
+
+
+def test_a_long_forest_search_prints_what_its_first_calls_project(split, monkeypatch, capsys):
+    from recasketch.study import budgets, posts
+
+    train, test, users = split
+    space = {"epochs": (1, 4), "learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6),
+             "alpha": (1e-6, 1e-3, "log-uniform")}
+    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: budgets.SearchBudget(space, 5, 2))
+    monkeypatch.setattr(posts, "PROJECTION_CALLS", 3)
+    posts.warp_search(train, test, users, budget="posts", k=3, progress=False)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "project" in line]
+    assert len(lines) == 1
+    assert re.match(r"3 call\(s\) of this run took \d+ s: the search's 5 calls project to \d+ s on this machine "
+                    r"\(3 done\); it goes on\.", lines[0])
+
+
+@pytest.mark.parametrize("method", ["curve", "forest"])
+def test_warp_search_on_validation_records_test_beside_it(tmp_path, validation_split, monkeypatch, method):
+    from recasketch.study import budgets, posts
+    from recasketch.tuning.objectives import ValidationObjective
+
+    train, validation, test, users = validation_split
+    space = {"epochs": (1, 4), "learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6),
+             "alpha": (1e-6, 1e-3, "log-uniform")}
+    plan = budgets.SearchBudget(space, 4, 2, method, 2, 1)
+    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: plan)
+    result = posts.warp_search(train, test, users, budget="ci", validation=validation, k=3, n_points=2,
+                               log_dir=tmp_path, progress=False)
+    [log] = tmp_path.iterdir()
+    assert log.name.startswith("warp_search_validation-ci-")
+    assert {"p@k", "test p@k"} <= set(result.calls.columns) and "p@k filtered" not in result.calls.columns
+    best = result.best
+    point = {name: best[name] for name in space}
+    scores = ValidationObjective(train, validation, test, users, k=3)(point)  # one fit of the best point's epochs
+    assert best["p@k"] == pytest.approx(scores["p@k"]) and best["test p@k"] == pytest.approx(scores["test p@k"])

@@ -4,9 +4,17 @@
     Seconds on the committed sample: a small ALS grid, a handful of search calls with
     few epochs. CI re-executes the notebooks at this budget.
 ``full``
-    The posts' own grids and call counts (post 1's 180 ALS combinations; post 2's 250
-    and 50 ``forest_minimize`` calls over its spaces). Hours at full size: ``make
-    results`` runs them with logs, so an interrupted run resumes.
+    Every figure and table at the posts' scale, in hours: post 1's whole ALS grid (180
+    combinations), and post 2's two spaces searched by the learning-curve method
+    (:class:`recasketch.tuning.objectives.CurveObjective`: scikit-optimize over learning
+    rate, components and regularisation, each call's epochs read off its curve) with a
+    fixed number of calls, so that the same seed gives the same numbers on any machine.
+``posts``
+    The posts' exact protocol: post 2's 250 and 50 ``forest_minimize`` calls with
+    ``epochs`` a dimension. Tens of hours at full size; resumable from its logs, and it
+    prints what its first calls project for the whole search before going on.
+
+``make results`` runs the long budgets with logs, so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -16,23 +24,51 @@ from typing import NamedTuple
 from ..config import BUDGETS, check_budget
 from . import published
 
-__all__ = ["BUDGETS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget", "scale_out",
-           "study", "warp_search"]
+__all__ = ["BUDGETS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget",
+           "scale_out", "study", "warp_search"]
 
 #: The ALS grid of notebook 01 (and of notebook 02's ALS baseline) at each budget.
 _ALS_GRIDS = {
     "ci": {"factors": [10, 40, 80], "regularization": [1e-3, 0.1, 10.0, 100.0], "alpha": [1, 10, 50]},
     "full": published.ALS_GRID,
+    "posts": published.ALS_GRID,
 }
+
+#: How a WARP search finds its epochs: as a dimension (post 2's ``forest_minimize``), or
+#: read off each call's learning curve (:class:`recasketch.tuning.objectives.CurveObjective`).
+SEARCH_METHODS = ("forest", "curve")
 
 
 class SearchBudget(NamedTuple):
-    """One scikit-optimize search: its space, calls and random starting points."""
+    """One scikit-optimize search: its space, calls and random starting points, and its method.
+
+    ``space`` is post 2's, ``epochs`` included. With ``method="forest"`` every dimension is
+    searched and each call trains from scratch; with ``method="curve"`` the minimiser
+    searches :attr:`searched` (the space without ``epochs``) and each call is trained along
+    its learning curve, scored every ``step`` epochs up to :attr:`max_epochs` and stopped
+    after ``patience`` checkpoints without a rise.
+    """
 
     space: dict
     n_calls: int
     n_initial_points: int
+    method: str = "forest"
+    step: int = 10
+    patience: int = 3
 
+    @property
+    def searched(self) -> dict:
+        """The dimensions the minimiser searches: all of ``space``, or all but ``epochs`` for a curve."""
+        return {n: d for n, d in self.space.items() if self.method == "forest" or n != "epochs"}
+
+    @property
+    def max_epochs(self) -> int:
+        """The upper bound of ``space["epochs"]``: a curve's last checkpoint."""
+        return int(self.space["epochs"][1])
+
+
+#: The searches of the ``full`` budget: calls, random starting points, checkpoint step and patience.
+_FULL_SEARCHES = {False: (40, 10, 10, 3), True: (20, 5, 10, 3)}
 
 def als_grid(budget: str) -> dict:
     """The ALS parameter grid searched at ``budget``."""
@@ -42,23 +78,30 @@ def als_grid(budget: str) -> dict:
 def warp_search(budget: str, side_information: bool = False) -> SearchBudget:
     """Post 2's search at ``budget``: without item features, or with them.
 
-    ``full`` is the post's: 250 calls over epochs, learning rate, components and one
-    regularisation ``alpha``; then 50 calls with item features, where ``item_alpha``
-    and ``scaling`` (``user_alpha = item_alpha * scaling``) replace ``alpha``; skopt's
-    default 10 random starting points. ``ci`` keeps the spaces but caps the epochs at
-    30 and runs 8 and 6 calls.
+    ``posts`` is the post's: 250 calls of ``forest_minimize`` over epochs, learning rate,
+    components and one regularisation ``alpha``; then 50 calls with item features, where
+    ``item_alpha`` and ``scaling`` (``user_alpha = item_alpha * scaling``) replace
+    ``alpha``; skopt's default 10 random starting points. ``full`` searches the same spaces
+    by the learning-curve method, with fewer calls. ``ci`` keeps the spaces but caps the
+    epochs at 30 and runs 8 and 6 calls of ``forest_minimize``.
 
     Examples
     --------
-    >>> warp_search("full").n_calls, warp_search("full", side_information=True).n_calls
+    >>> warp_search("posts").n_calls, warp_search("posts", side_information=True).n_calls
     (250, 50)
+    >>> warp_search("full").method, list(warp_search("full").searched), warp_search("full").max_epochs
+    ('curve', ['learning_rate', 'no_components', 'alpha'], 260)
     >>> warp_search("ci").space["epochs"]
     (1, 30)
     """
     spec = published.WARP_SIDE_INFO_SEARCH if side_information else published.WARP_SEARCH
     space = dict(spec["space"])
-    if check_budget(budget) == "full":
+    budget = check_budget(budget)
+    if budget == "posts":
         return SearchBudget(space, spec["calls"], 10)
+    if budget == "full":
+        n_calls, n_initial_points, step, patience = _FULL_SEARCHES[side_information]
+        return SearchBudget(space, n_calls, n_initial_points, "curve", step, patience)
     space["epochs"] = (1, 30)
     return SearchBudget(space, 6 if side_information else 8, 3 if side_information else 5)
 
@@ -106,14 +149,16 @@ _STUDY = {
 
 
 def study(budget: str) -> StudyBudget:
-    """Notebook 04's budget: bootstrap resamples, baseline grids, tag ideas, search time.
+    """Notebook 04's budget: bootstrap resamples, baseline grids, tag ideas, search time (``"posts"``
+    runs ``"full"``'s).
 
     Examples
     --------
     >>> study("ci").n_boot, study("full").n_boot
     (300, 1000)
     """
-    return _STUDY[check_budget(budget)]
+    budget = check_budget(budget)
+    return _STUDY["full" if budget == "posts" else budget]
 
 
 class ScaleOutPlan(NamedTuple):
@@ -163,11 +208,12 @@ _PLANS = {
 
 
 def scale_out(budget: str) -> ScaleOutPlan:
-    """Notebook 05's plan at ``budget`` (``"ci"`` or ``"full"``).
+    """Notebook 05's plan at ``budget`` (``"posts"`` runs ``"full"``'s).
 
     Examples
     --------
     >>> scale_out("full").growth_scales, scale_out("ci").growth_base
     ((1, 4, 16), 'sample')
     """
-    return _PLANS[check_budget(budget)]
+    budget = check_budget(budget)
+    return _PLANS["full" if budget == "posts" else budget]

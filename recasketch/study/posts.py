@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Mapping, NamedTuple
 
 import pandas as pd
 import scipy.sparse as sp
+from skopt import forest_minimize
 
 from .. import metrics
+from ..tuning.batched import batched_search
 from ..tuning.curves import train_more
-from ..tuning.objectives import LightFMObjective, side_information_start
-from ..tuning.search import resumable_search
+from ..tuning.objectives import CurveObjective, LightFMObjective, ValidationObjective, side_information_start
+from ..tuning.search import SearchResult, projected_search_seconds, resumable_search
 from ..tuning.search_log import log_file
+from ..utils import duration
 from . import budgets
 from .evaluation import PROTOCOLS
 
-__all__ = ["Candidate", "compare_models", "warp_searches"]
+__all__ = ["BATCH", "PROJECTION_CALLS", "Candidate", "compare_models", "warp_search", "warp_searches"]
+
+#: Points a learning-curve search evaluates at once, on the Dask cluster's workers. Fixed, so that
+#: the same seed proposes the same points on any machine, whatever its number of cores.
+BATCH = 2
+
+#: Calls of a long ``forest_minimize`` search after which it prints what they project for the whole.
+PROJECTION_CALLS = 10
 
 
 class Candidate(NamedTuple):
@@ -82,34 +93,95 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
     return pd.DataFrame(rows, columns=["model", "protocol", "value", "fit seconds"])
 
 
+def warp_search(train, test, users=None, budget: str = "ci", item_features=None, x0=None, validation=None,
+                k: int = 5, n_points: int | None = None, num_threads: int = 1, random_state: int = 2016, log_dir=None,
+                progress: bool = True) -> SearchResult:
+    """Post 2's search at ``budget`` (:func:`recasketch.study.budgets.warp_search`).
+
+    The search without item features, or with ``item_features`` (and ``x0``, its warm
+    start). A ``"forest"`` budget runs post 2's ``forest_minimize`` with ``epochs`` a
+    dimension: one call at a time, or ``n_points`` at a time on the Dask cluster
+    (:func:`recasketch.tuning.batched.batched_search`); one call at a time past
+    :data:`PROJECTION_CALLS` calls, it prints what its first calls project for the whole
+    search before going on. A ``"curve"`` budget searches the space without ``epochs``,
+    :data:`BATCH` points at a time on the Dask cluster, each trained along its learning
+    curve (:class:`recasketch.tuning.objectives.CurveObjective`); its calls hold the epochs
+    read off their curves.
+
+    Without ``validation`` the search chooses on ``test``, as post 2 did: every call holds
+    ``"p@k"`` (post 2's protocol) and ``"p@k filtered"`` (train likes removed). With
+    ``validation`` it chooses on those likes: ``"p@k"`` is validation's and ``"test p@k"``
+    is recorded beside it (:class:`recasketch.tuning.objectives.ValidationObjective`), as
+    notebook 04 needs. With ``log_dir`` the search resumes from, or reads back, its log
+    there, ``warp_search``, ``warp_tags_search``, or either with ``_validation``, then
+    ``-<budget>-<key>.jsonl`` (:func:`recasketch.tuning.search_log.log_file`).
+    """
+    plan = budgets.warp_search(budget, side_information=item_features is not None)
+    name = ("warp_tags_search" if item_features is not None else "warp_search") + \
+        ("_validation" if validation is not None else "")
+    held_out, also = (test, {"p@k filtered": (test, train)}) if validation is None else \
+        (validation, {"test p@k": (test, None)})
+    options = dict(x0=x0, n_initial_points=plan.n_initial_points, log_path=log_file(log_dir, name, budget),
+                   random_state=random_state, progress=progress)
+    common = dict(k=k, item_features=item_features, num_threads=num_threads, random_state=random_state)
+    if plan.method == "curve":
+        objective = CurveObjective(train, held_out, users, step=plan.step, max_epochs=plan.max_epochs,
+                                   patience=plan.patience, also=also, **common)
+        return batched_search(objective, plan.searched, plan.n_calls, n_points=BATCH, **options)
+    objective = (LightFMObjective(train, test, users, **common) if validation is None else
+                 ValidationObjective(train, validation, test, users, **common))
+    if n_points is not None:
+        return batched_search(objective, plan.space, plan.n_calls, n_points=n_points, **options)
+    minimizer = None
+    if plan.n_calls > PROJECTION_CALLS:
+        minimizer = functools.partial(forest_minimize, callback=[_Projection(plan)])
+    return resumable_search(objective, plan.space, plan.n_calls, minimizer=minimizer, **options)
+
+
+class _Projection:
+    """A ``forest_minimize`` callback that prints, once :data:`PROJECTION_CALLS` calls are done,
+    what they project for the whole search (:func:`recasketch.tuning.search.projected_search_seconds`)."""
+
+    def __init__(self, plan: budgets.SearchBudget):
+        self.plan = plan
+        self.last = time.perf_counter()
+        self.seconds = []
+
+    def __call__(self, result) -> bool:
+        now = time.perf_counter()
+        self.seconds.append(now - self.last)
+        self.last = now
+        done = len(result.x_iters)
+        if len(self.seconds) == PROJECTION_CALLS or (len(self.seconds) == 1 and done > PROJECTION_CALLS):
+            epochs = [point[list(self.plan.space).index("epochs")] for point in result.x_iters[-len(self.seconds):]]
+            calls = pd.DataFrame({"epochs": epochs, "seconds": self.seconds, "status": "ok"})
+            seconds = projected_search_seconds(calls, self.plan.n_calls, self.plan.space["epochs"])
+            print(f"{len(self.seconds)} call(s) of this run took {duration(sum(self.seconds))}: the search's "
+                  f"{self.plan.n_calls} calls project to {duration(seconds)} on this machine "
+                  f"({done} done); it goes on.", flush=True)
+        return False
+
+
 def warp_searches(train, test, users=None, item_features=None, budget: str = "ci", k: int = 5,
                   num_threads: int = 1, random_state: int = 2016, log_dir=None,
                   progress: bool = True) -> dict:
-    """Post 2's two searches at ``budget``, as notebook 02 runs them, in one call.
+    """Post 2's two searches at ``budget``, as notebook 02 runs them, in one call (:func:`warp_search`).
 
     The search without features, then (when ``item_features`` is given) the search with
     them, warm-started from the first one's best (:func:`side_information_start`). With
-    ``log_dir``, each search resumes from (or reads back) its log there,
-    ``warp_search-<budget>-<key>.jsonl`` and ``warp_tags_search-<budget>-<key>.jsonl``
-    (:func:`recasketch.tuning.search_log.log_file`): the names notebook 02 uses, so a later
-    notebook on the same split reuses its finished searches instead of running them again.
+    ``log_dir``, each reads back or resumes its log, so a later notebook on the same split
+    reuses notebook 02's finished searches instead of running them again.
 
     Returns
     -------
     dict of str to SearchResult
         ``"without features"`` and, with ``item_features``, ``"identity + tags"``.
     """
-    plain_budget = budgets.warp_search(budget)
-    searches = {"without features": resumable_search(
-        LightFMObjective(train, test, users, k=k, num_threads=num_threads, random_state=random_state),
-        plain_budget.space, plain_budget.n_calls, n_initial_points=plain_budget.n_initial_points,
-        log_path=log_file(log_dir, "warp_search", budget), random_state=random_state, progress=progress)}
+    common = dict(budget=budget, k=k, num_threads=num_threads, random_state=random_state, log_dir=log_dir,
+                  progress=progress)
+    searches = {"without features": warp_search(train, test, users, **common)}
     if item_features is not None:
         side = budgets.warp_search(budget, side_information=True)
-        searches["identity + tags"] = resumable_search(
-            LightFMObjective(train, test, users, k=k, item_features=item_features, num_threads=num_threads,
-                             random_state=random_state),
-            side.space, side.n_calls, x0=side_information_start(searches["without features"].best, side.space),
-            n_initial_points=side.n_initial_points, log_path=log_file(log_dir, "warp_tags_search", budget),
-            random_state=random_state, progress=progress)
+        x0 = side_information_start(searches["without features"].best, side.searched)
+        searches["identity + tags"] = warp_search(train, test, users, item_features=item_features, x0=x0, **common)
     return searches

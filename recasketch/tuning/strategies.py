@@ -42,8 +42,7 @@ from tqdm import tqdm
 
 from ..parallel import cache, cluster
 from ..utils import check_count, check_random_state, duration, seed_from
-from .curves import lightfm_diverged, train_more
-from .objectives import LightFMObjective
+from .objectives import LightFMObjective, best_checkpoint, checkpoints
 from .search import resumable_search
 from .search_log import WORST_VALUE, FitFailed, describe_space, dimensions
 
@@ -96,38 +95,11 @@ class _Objective(LightFMObjective):
         epochs = int(point["epochs"])
         return _Call(self.p_at_k(self.fit(point)), epochs, epochs)
 
-    def curve(self, point: Mapping, checkpoints: list[int], patience: int) -> _Call:
-        """Train ``point`` up to each checkpoint in turn, keeping the best (strategy b).
-
-        Stops after ``patience`` checkpoints in a row without a strictly higher score,
-        or at the last one. A fit that diverges before any checkpoint was scored raises
-        FitFailed; one that diverges later keeps its best checkpoint and says so.
-        """
-        model = self.model(point)
-        best_value, best_epoch, done, since_best = -np.inf, None, 0, 0
-        for epoch in checkpoints:
-            try:
-                train_more(model, self.train, epoch - done, item_features=self.item_features,
-                           num_threads=self.num_threads)
-                value = self.p_at_k(model)
-            except (ValueError, FitFailed) as err:
-                if isinstance(err, ValueError) and not lightfm_diverged(err):
-                    raise
-                reason = f"at epoch {epoch}: {err}"
-                if best_epoch is None:
-                    failed = FitFailed(reason)
-                    failed.epochs_trained = epoch
-                    raise failed from None
-                return _Call(best_value, best_epoch, epoch,
-                             f"diverged {reason}; the best checkpoint before it is kept")
-            done = epoch
-            if value > best_value:
-                best_value, best_epoch, since_best = value, epoch, 0
-            else:
-                since_best += 1
-                if since_best >= patience:
-                    break
-        return _Call(best_value, best_epoch, done)
+    def curve(self, point: Mapping, epochs: list[int], patience: int) -> _Call:
+        """Train ``point`` along its learning curve and keep its best checkpoint (strategy b),
+        as :func:`recasketch.tuning.objectives.best_checkpoint` does."""
+        best = best_checkpoint(self, point, epochs, patience, {"p@k": (self.test, self.exclude)})
+        return _Call(float(best.scores["p@k"]), best.epochs, best.epochs_trained, best.reason)
 
 
 class _Recorder:
@@ -375,10 +347,7 @@ num_threads, item_features, exclude_train, progress, random_state
     patience = check_count(patience, "patience")
     if max_epochs is None:
         max_epochs = _epochs_high(space, "learning curve")
-    max_epochs = check_count(max_epochs, "max_epochs")
-    checkpoints = list(range(step, max_epochs + 1, step))
-    if not checkpoints or checkpoints[-1] != max_epochs:
-        checkpoints.append(max_epochs)
+    epochs = checkpoints(step, check_count(max_epochs, "max_epochs"))
     searched = {name: dim for name, dim in space.items() if name != "epochs"}
     if not searched:
         raise ValueError(
@@ -386,7 +355,7 @@ num_threads, item_features, exclude_train, progress, random_state
         )
 
     def run(objective, point):
-        return objective.curve(point, checkpoints, patience)
+        return objective.curve(point, epochs, patience)
 
     return _search("learning curve", run, train, validation, users, searched, time_budget_s,
                    max_calls, n_initial_points, k, num_threads, item_features, exclude_train,
