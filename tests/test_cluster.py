@@ -63,7 +63,10 @@ def built(marker_dir) -> dict:
 
 
 def log_keys(log: Path) -> list:
-    return [_params_key(json.loads(line)["params"]) for line in log.read_text().splitlines()]
+    """The combinations of a grid's log, in order, after its header."""
+    header, *records = log.read_text().splitlines()
+    assert json.loads(header)["log"] == "grid"
+    return [_params_key(json.loads(line)["params"]) for line in records]
 
 
 def test_resolve_scheduler_reads_the_environment(monkeypatch):
@@ -351,7 +354,7 @@ def test_a_grid_interrupted_on_the_client_resumes_from_its_log(split, client, tm
 
     def interrupt_after_two(path, record):
         append(path, record)
-        if len(Path(path).read_text().splitlines()) == 2:
+        if len(Path(path).read_text().splitlines()) == 3:  # the header and two combinations
             raise KeyboardInterrupt("Ctrl-C on the client")
 
     monkeypatch.setattr(grid, "append_record", interrupt_after_two)
@@ -371,7 +374,7 @@ def test_a_grid_interrupted_on_the_client_resumes_from_its_log(split, client, tm
     after = built(tmp_path)
     ran_again = {k for k in after if after[k] > before.get(k, 0)}
     logged_first = {f"{json.loads(line)['params']['factors']}-{json.loads(line)['params']['regularization']}"
-                    for line in log.read_text().splitlines()[:2]}
+                    for line in log.read_text().splitlines()[1:3]}
     assert len(ran_again) == 2 and not ran_again & logged_first  # only the unfinished ones ran
     serial = grid_search_learning_curve(BASE, GRID, train, test, [2, 4], user_index=users, n_jobs=1,
                                         progress=False)

@@ -85,7 +85,12 @@ def test_choose_baselines_chooses_on_validation_and_keeps_each_grid(validation_s
     assert list(chosen) == ["item-kNN", "BPR"] and len(list(tmp_path.glob("grid-*.pkl"))) == 2
     knn = chosen["item-kNN"]
     assert knn.params["K"] in (5, 20) and isinstance(knn.params["K"], int)
-    assert knn.validation == pytest.approx(metrics.precision_at_k(knn.fitted.model, validation, 5, users=users))
+    # item-kNN is chosen with train likes removed, BPR in the posts' protocol (BASELINE_PROTOCOLS)
+    assert knn.validation == pytest.approx(metrics.precision_at_k(knn.fitted.model, validation, 5, users=users,
+                                                                  exclude=train))
+    assert knn.validation != pytest.approx(metrics.precision_at_k(knn.fitted.model, validation, 5, users=users))
+    bpr = chosen["BPR"]
+    assert bpr.validation == pytest.approx(metrics.precision_at_k(bpr.fitted.model, validation, 5, users=users))
     again = experiment.choose_baselines(grids, train, validation, test, users, k=5, random_state=0,
                                         cache_dir=tmp_path)
     assert {n: c.params for n, c in again.items()} == {n: c.params for n, c in chosen.items()}

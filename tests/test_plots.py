@@ -102,10 +102,15 @@ def test_model_comparison_shows_scores_and_one_time_bar_per_model():
     from recasketch.display.plots import plot_model_comparison
 
     table = pd.DataFrame({"model": ["pop", "pop", "warp", "warp"], "protocol": ["a", "b", "a", "b"],
-                          "value": [0.1, 0.2, 0.3, 0.4], "fit seconds": [0.01, 0.01, 2.0, 2.0]})
+                          "mean": [0.1, 0.2, 0.3, 0.4], "low": [0.05, 0.15, 0.25, 0.35],
+                          "high": [0.15, 0.25, 0.35, 0.45], "fit seconds": [0.01, 0.01, 2.0, 2.0]})
     fig = plot_model_comparison(table)
     scores, seconds = fig.axes
     assert sorted(t.get_text() for t in scores.texts) == ["0.100", "0.200", "0.300", "0.400"]
+    # one interval line per bar, through its middle
+    lines = sorted((line.get_xdata()[0], *line.get_ydata()) for line in scores.lines)
+    bars = sorted((bar.get_x() + bar.get_width() / 2, bar.get_height()) for c in scores.containers for bar in c)
+    np.testing.assert_allclose(lines, [(x, h - 0.05, h + 0.05) for x, h in bars])
     assert [t.get_text() for t in seconds.texts] == ["0.01 s", "2 s"]
     plt.close(fig)
     with pytest.raises(ValueError, match="fit seconds"):

@@ -381,9 +381,11 @@ def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split
     assert table["protocol"].tolist() == list(PROTOCOLS) * 3
     assert (table["fit seconds"] > 0).all()
     assert warp.item_embeddings is not None  # trained in place
-    post, filtered = table.loc[table.model == "WARP", "value"]
-    assert post == metrics.precision_at_k(warp, test, 3, users=users)
-    assert filtered == metrics.precision_at_k(warp, test, 3, users=users, exclude=train)
+    post, filtered = table.loc[table.model == "WARP", "mean"]
+    assert post == pytest.approx(metrics.precision_at_k(warp, test, 3, users=users))
+    assert filtered == pytest.approx(metrics.precision_at_k(warp, test, 3, users=users, exclude=train))
+    assert (table["low"] <= table["mean"]).all() and (table["mean"] <= table["high"]).all()
+    assert (table["low"] < table["high"]).any() and (table["metric"] == "p@3").all()
     with pytest.raises(ValueError, match="give its Candidate the epochs"):
         compare_models({"WARP": LightFM()}, train, test, users, k=3)
 

@@ -171,7 +171,7 @@ def plot_scores(scores: pd.DataFrame, x: str = "model", hue: str = "protocol", y
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.8), constrained_layout=True)
-    sns.barplot(data=scores, x=x, y=y, hue=hue, ax=ax)
+    sns.barplot(data=scores, x=x, y=y, hue=hue, errorbar=None, ax=ax)
     for container in ax.containers:
         ax.bar_label(container, fmt="%.3f", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
@@ -185,7 +185,8 @@ def plot_model_comparison(table: pd.DataFrame, k: int = 5, title: str | None = N
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per (model, protocol) with ``value`` and ``fit seconds``, as
+        One row per (model, protocol) with ``mean``, ``low``, ``high`` (its interval, drawn
+        as a line through the bar) and ``fit seconds``, as
         :func:`recasketch.study.posts.compare_models` returns it.
     k : int, default=5
         For the axis label.
@@ -195,13 +196,17 @@ def plot_model_comparison(table: pd.DataFrame, k: int = 5, title: str | None = N
     -------
     matplotlib.figure.Figure
     """
-    missing = {"model", "protocol", "value", "fit seconds"} - set(table.columns)
+    missing = {"model", "protocol", "mean", "low", "high", "fit seconds"} - set(table.columns)
     if missing:
         raise ValueError(f"The table lacks the columns {sorted(missing)}; pass compare_models' result.")
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=(2.2, 1),
                                       constrained_layout=True)
-    plot_scores(table, x="model", hue="protocol", ax=left)
-    left.set_ylim(0, 1.3 * table["value"].max())  # room for the legend above the bars
+    plot_scores(table, x="model", hue="protocol", y="mean", ax=left)
+    for container, (_, rows) in zip(left.containers, table.groupby("protocol", sort=False)):
+        for bar, (_, row) in zip(container, rows.iterrows()):
+            middle = bar.get_x() + bar.get_width() / 2
+            left.plot([middle, middle], [row["low"], row["high"]], color="black", linewidth=1)
+    left.set_ylim(0, 1.3 * table["high"].max())  # room for the legend above the bars
     sns.move_legend(left, "upper left", ncol=2, frameon=False, title=None)
     left.set_ylabel(f"test precision@{k}")
     left.set_xlabel("")

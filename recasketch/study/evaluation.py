@@ -222,16 +222,25 @@ def restrict_items(fitted: Fitted, items) -> Fitted:
 
 
 
-def small_grid(build: Callable[[dict], Fitted], grid: Mapping, validation, test, users, k: int = 5) -> pd.DataFrame:
+def small_grid(build: Callable[[dict], Fitted], grid: Mapping, validation, test, users, k: int = 5,
+               exclude_validation=None, exclude_test=None) -> pd.DataFrame:
     """Fit ``build(params)`` for every combination of ``grid``; p@k on validation and test.
 
     For models without epochs to follow (item-kNN, BPR at fixed iterations, the tags-only
     model). Pass the result to :func:`select_on_validation`.
 
+    Parameters
+    ----------
+    exclude_validation, exclude_test : scipy.sparse matrix, default=None
+        Likes removed from each user's ranking before scoring validation and test: ``None``
+        ranks every model (the posts' protocol); the train likes (and, for test, the
+        validation likes too) score the standard protocol, the one in which a model that
+        ranks a user's own likes first (item-kNN) can compete.
+
     Returns
     -------
     pandas.DataFrame
-        The grid's columns, ``validation``, ``test`` (posts' protocol) and ``fit s``.
+        The grid's columns, ``validation``, ``test`` and ``fit s``.
 
     Examples
     --------
@@ -246,12 +255,11 @@ def small_grid(build: Callable[[dict], Fitted], grid: Mapping, validation, test,
     rows = []
     for params in ParameterGrid(dict(grid)):
         fitted = build(params)
-        rows.append({**params,
-                     "validation": metrics.precision_at_k(fitted.model, validation, k, users=users,
-                                                          item_features=fitted.item_features),
-                     "test": metrics.precision_at_k(fitted.model, test, k, users=users,
-                                                    item_features=fitted.item_features),
-                     "fit s": fitted.seconds})
+        scores = {name: metrics.precision_at_k(fitted.model, likes, k, users=users, exclude=exclude,
+                                               item_features=fitted.item_features)
+                  for name, likes, exclude in (("validation", validation, exclude_validation),
+                                               ("test", test, exclude_test))}
+        rows.append({**params, **scores, "fit s": fitted.seconds})
     if not rows:
         raise ValueError("The grid is empty.")
     return pd.DataFrame(rows)

@@ -27,9 +27,9 @@ from ..preprocess import Interactions, build_interactions, threshold_interaction
 from ..split import largest_split_count, train_test_split, train_validation_test_split
 from ..tuning.objectives import post_lightfm_params
 from . import published
-from .evaluation import Fitted, epochs_on_validation, fit_timed, select_on_validation, small_grid
+from .evaluation import PROTOCOLS, Fitted, epochs_on_validation, fit_timed, select_on_validation, small_grid
 
-__all__ = ["WARP_DIMENSIONS", "Chosen", "Prepared", "choose_baselines", "fit_als", "fit_warp", "in_folder",
+__all__ = ["BASELINE_PROTOCOLS", "WARP_DIMENSIONS", "Chosen", "Prepared", "choose_baselines", "fit_als", "fit_warp", "in_folder",
            "prepare", "split_likes", "tag_idea_curves", "warp_model"]
 
 
@@ -127,9 +127,21 @@ class Chosen(NamedTuple):
     validation: float
 
 
+#: The protocol each baseline's setting is chosen in: the one in which it can compete. item-kNN
+#: and the tags-only model score a user's own train likes highest, so with every model ranked
+#: (the posts' protocol) they fill the top of each list with them and score below random: they
+#: are chosen with train likes removed. BPR, a factor model like ALS and WARP, is chosen in the
+#: posts' protocol, as they are.
+BASELINE_PROTOCOLS = {"item-kNN": PROTOCOLS[1], "BPR": PROTOCOLS[0], "tags only": PROTOCOLS[1]}
+
+
 def choose_baselines(grids: Mapping[str, dict], train, validation, test, users, tags=None, k: int = 5,
                      random_state=None, cache_dir=None) -> dict[str, Chosen]:
     """Each baseline's grid, scored on validation and test, and the setting chosen on validation.
+
+    Each is scored in its protocol of :data:`BASELINE_PROTOCOLS`; with train likes removed,
+    validation is scored without the train likes and test without the train and validation
+    likes.
 
     Parameters
     ----------
@@ -149,11 +161,16 @@ def choose_baselines(grids: Mapping[str, dict], train, validation, test, users, 
                                          lambda m: m.fit(train, tags.matrix)),
     }
     data = cache.fingerprint(train, validation, test, users, None if tags is None else tags.matrix)
+    removed = {"validation": sp.csr_matrix(train), "test": sp.csr_matrix(train + validation)}
     chosen = {}
     for name, grid in grids.items():
-        key = {"grid": name, "spec": grid, "seed": random_state, "k": k, "data": data}
+        protocol = BASELINE_PROTOCOLS[name]
+        exclude = removed if protocol == PROTOCOLS[1] else {"validation": None, "test": None}
+        key = {"grid": name, "spec": grid, "seed": random_state, "k": k, "protocol": protocol, "data": data}
         table = cache.cached(cache.path_for(cache_dir, "grid", key), key,
-                             functools.partial(small_grid, build[name], grid, validation, test, users, k=k))
+                             functools.partial(small_grid, build[name], grid, validation, test, users, k=k,
+                                               exclude_validation=exclude["validation"],
+                                               exclude_test=exclude["test"]))
         choice = select_on_validation(table, list(grid)).iloc[0]
         params = {p: int(choice[p]) if isinstance(grid[p][0], int) else choice[p] for p in grid}
         chosen[name] = Chosen(build[name](params), params, float(choice["validation"]))

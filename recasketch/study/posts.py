@@ -51,8 +51,8 @@ class Candidate(NamedTuple):
 
 
 def compare_models(candidates: Mapping[str, Candidate], train, test, users=None, k: int = 5,
-                   num_threads: int = 1) -> pd.DataFrame:
-    """Train each candidate on ``train`` and score test precision@k in both protocols.
+                   num_threads: int = 1, n_boot: int = 1000, random_state=0) -> pd.DataFrame:
+    """Train each candidate on ``train`` and score test precision@k in both protocols, with intervals.
 
     Parameters
     ----------
@@ -65,12 +65,18 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
     k : int, default=5
     num_threads : int, default=1
         LightFM's training threads (1 is exactly repeatable).
+    n_boot : int, default=1000
+        Bootstrap resamples of the users for each interval
+        (:func:`recasketch.metrics.bootstrap_ci`); the same ``random_state`` resamples the
+        same users for every model, so the intervals compare.
+    random_state : int, default=0
 
     Returns
     -------
     pandas.DataFrame
-        Two rows per model: ``model``, ``protocol`` (``PROTOCOLS``), ``value`` (test
-        p@k) and ``fit seconds``.
+        Two rows per model: ``model``, ``protocol`` (``PROTOCOLS``), ``metric``
+        (``"p@<k>"``), ``mean`` (test p@k), ``low`` and ``high`` (its 95 % interval) and
+        ``fit seconds``; the columns :func:`recasketch.study.evaluation.ranking_sentence` reads.
     """
     rows = []
     for name, candidate in candidates.items():
@@ -87,10 +93,12 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
             model.fit(sp.csr_matrix(train), show_progress=False)
         seconds = time.perf_counter() - start
         for exclude, protocol in zip((False, True), PROTOCOLS):
-            value = metrics.precision_at_k(model, test, k, users=users, item_features=candidate.item_features,
-                                           exclude=train if exclude else None)
-            rows.append({"model": name, "protocol": protocol, "value": value, "fit seconds": seconds})
-    return pd.DataFrame(rows, columns=["model", "protocol", "value", "fit seconds"])
+            per_user = metrics.precision_at_k(model, test, k, users=users, item_features=candidate.item_features,
+                                              exclude=train if exclude else None, per_user=True)
+            ci = metrics.bootstrap_ci(per_user, n_boot=n_boot, random_state=random_state)
+            rows.append({"model": name, "protocol": protocol, "metric": f"p@{k}", "mean": ci.mean, "low": ci.low,
+                         "high": ci.high, "fit seconds": seconds})
+    return pd.DataFrame(rows, columns=["model", "protocol", "metric", "mean", "low", "high", "fit seconds"])
 
 
 def warp_search(train, test, users=None, budget: str = "ci", item_features=None, x0=None, validation=None,
