@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 ## Data for `make results`: sample | sketchfab | synthetic-full | a folder of your own
 DATA ?= synthetic-full
-## Budget for `make results`: full (the posts' grids and call counts) | ci (a quick run)
+## Budget for `make results`: full (every figure at full size, in hours) | ci (a quick run) | posts (post 2's exact searches)
 BUDGET ?= full
 ## Calls for `make bench-search`
 CALLS ?= 30
