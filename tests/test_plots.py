@@ -147,3 +147,23 @@ def test_best_so_far_draws_a_step_line_per_strategy():
     with pytest.raises(ValueError, match="lack the columns"):
         plot_best_so_far(curves.drop(columns="elapsed"))
     plt.close("all")
+
+
+def test_growth_draws_each_engine_and_projects_growing_memory_to_the_machine():
+    from recasketch.display.plots import plot_growth
+    from recasketch.study.scaling import fit_growth
+
+    growth = pd.DataFrame({"engine": ["a"] * 3 + ["b"] * 3, "likes": [1e3, 4e3, 16e3] * 2,
+                           "seconds per iteration": [0.01, 0.04, 0.16, 1.0, 1.0, 1.0],
+                           "peak MB": [1.0, 2.5, 8.5, 400.0, 390.0, 395.0]})
+    memory = 2**30
+    fig = plot_growth(growth, fit_growth(growth, memory_bytes=memory), memory)
+    time_ax, memory_ax = fig.axes
+    assert [line.get_label() for line in time_ax.lines] == ["a", "b"]
+    projected = [line for line in memory_ax.lines if line.get_linestyle() == "--"]
+    assert len(projected) == 1 and projected[0].get_label().startswith("a, projected")  # b does not grow
+    assert projected[0].get_ydata()[-1] == pytest.approx(1024.0)  # it ends at this machine's memory
+    assert any(list(line.get_ydata()) == [1024.0, 1024.0] for line in memory_ax.lines)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="peak MB"):
+        plot_growth(growth.drop(columns="peak MB"), fit_growth(growth, memory_bytes=memory), memory)

@@ -19,7 +19,7 @@ import seaborn as sns
 from ..metrics import FILTERED_TEST
 from ..tuning.grid import param_columns
 
-__all__ = ["plot_grid_heatmaps", "plot_grid_traces", "plot_learning_curve", "plot_best_so_far",
+__all__ = ["plot_grid_heatmaps", "plot_grid_traces", "plot_growth", "plot_learning_curve", "plot_best_so_far",
            "plot_intervals", "plot_model_comparison", "plot_scores", "save_figure"]
 
 _SPLIT_COLORS = {"train": "tab:blue", "test": "tab:orange", FILTERED_TEST: "tab:green"}
@@ -267,6 +267,57 @@ def plot_intervals(table: pd.DataFrame, metrics=None, title: str | None = None, 
     if protocols != [None]:
         fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=len(protocols),
                    frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_growth(growth: pd.DataFrame, fitted: pd.DataFrame, memory_bytes: int, title: str | None = None):
+    """Time and memory of each engine against the likes, with memory projected to this machine's.
+
+    Parameters
+    ----------
+    growth : pandas.DataFrame
+        One row per (size, engine) with ``engine``, ``likes``, ``seconds per iteration``
+        and ``peak MB``, as :func:`recasketch.study.scaling.growth_table` returns it.
+    fitted : pandas.DataFrame
+        :func:`recasketch.study.scaling.fit_growth` of ``growth`` (indexed by engine): an
+        engine whose memory grows with the likes gets a dashed line, its fitted
+        ``fixed MB + bytes per like * likes``, drawn out to where it meets ``memory_bytes``.
+    memory_bytes : int
+        This machine's memory, drawn as a horizontal line.
+    title : str, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two log-log panels: seconds per iteration, and peak memory.
+    """
+    missing = {"engine", "likes", "seconds per iteration", "peak MB"} - set(growth.columns)
+    if missing:
+        raise ValueError(f"The growth table lacks the columns {sorted(missing)}; pass growth_table's result.")
+    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    memory_mb = memory_bytes / 2**20
+    for engine, part in growth.groupby("engine", sort=False):
+        time_ax.plot(part["likes"], part["seconds per iteration"], "o-", label=engine)
+        colour = time_ax.lines[-1].get_color()
+        memory_ax.plot(part["likes"], part["peak MB"], "o-", color=colour, label=engine)
+        row = fitted.loc[engine] if engine in fitted.index else None
+        if row is not None and row["bytes per like"] > 0 and np.isfinite(row["likes at memory limit"]):
+            likes = np.geomspace(part["likes"].min(), row["likes at memory limit"], 50)
+            projected = row["fixed MB"] + row["bytes per like"] * likes / 2**20
+            memory_ax.plot(likes, projected, "--", color=colour,
+                           label=f"{engine}, projected: {row['likes at memory limit']:,.3g} likes")
+    memory_ax.axhline(memory_mb, color="black", linewidth=1)
+    memory_ax.annotate(f"this machine: {memory_bytes / 2**30:.0f} GiB", (0.02, memory_mb), va="bottom",
+                       xycoords=("axes fraction", "data"), fontsize=8)
+    for ax, label in ((time_ax, "seconds per iteration"), (memory_ax, "peak memory (MB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("likes")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(frameon=False, fontsize=8)
     if title:
         fig.suptitle(title)
     return fig
