@@ -216,7 +216,8 @@ def describe_callable(function) -> str | dict:
     """How a key names an estimator, a factory or an objective: its module and qualified name.
 
     A ``functools.partial`` is named with its arguments; an object that is not a function or
-    a class, by its class.
+    a class, by its class. Two lambdas share the name ``<lambda>``: give an estimator whose
+    settings matter a name (a function or a partial) so that its key tells them apart.
 
     >>> from functools import partial
     >>> describe_callable(json.dumps), describe_callable(partial(json.dumps, indent=2))
