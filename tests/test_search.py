@@ -419,7 +419,8 @@ def test_warp_searches_run_both_searches_as_notebook_02_and_read_them_back(tmp_p
 
 # ---------------------------------------------------------------- the learning-curve objective
 
-CURVE_SPACE = {"learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6), "alpha": (1e-6, 1e-3, "log-uniform")}
+CURVE_SPACE = {"learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6),
+               "alpha": (1e-6, 1e-3, "log-uniform")}
 
 
 def test_a_curve_call_scores_its_best_checkpoint_as_one_fit_of_those_epochs_would(split):
@@ -523,7 +524,8 @@ def test_a_long_forest_search_prints_what_its_first_calls_project(split, monkeyp
     train, test, users = split
     space = {"epochs": (1, 4), "learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6),
              "alpha": (1e-6, 1e-3, "log-uniform")}
-    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: budgets.SearchBudget(space, 5, 2))
+    plan = budgets.SearchBudget(space, 5, 2)
+    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: plan)
     monkeypatch.setattr(posts, "PROJECTION_CALLS", 3)
     posts.warp_search(train, test, users, budget="posts", k=3, progress=False)
     lines = [line for line in capsys.readouterr().out.splitlines() if "project" in line]

@@ -29,8 +29,8 @@ from ..tuning.objectives import post_lightfm_params
 from . import published
 from .evaluation import PROTOCOLS, Fitted, epochs_on_validation, fit_timed, select_on_validation, small_grid
 
-__all__ = ["BASELINE_PROTOCOLS", "WARP_DIMENSIONS", "Chosen", "Prepared", "choose_baselines", "fit_als", "fit_warp", "in_folder",
-           "prepare", "split_likes", "tag_idea_curves", "warp_model"]
+__all__ = ["BASELINE_PROTOCOLS", "WARP_DIMENSIONS", "Chosen", "Prepared", "choose_baselines", "fit_als", "fit_warp",
+           "in_folder", "prepare", "split_likes", "tag_idea_curves", "warp_model"]
 
 
 class Prepared(NamedTuple):

@@ -201,8 +201,9 @@ def grid_search_learning_curve(base_params: Mapping, param_grid: Mapping | list,
     ``metric="failed"`` (:data:`FAILED`), ``epoch`` the checkpoint where it failed,
     the reason as ``split`` and a NaN ``value``. It has no score rows, so
     :func:`best_params`, :func:`parameter_summary` and the plots pass it by; count the
-    failures with ``(results["metric"] == "failed").sum()``. Logs written before this
-    field existed read as they did.
+    failures with ``(results["metric"] == "failed").sum()``. A log written before logs
+    carried their key is read back by :func:`read_grid_log` but not resumed (it cannot be
+    checked against this grid).
     """
     combos = [dict(base_params, **p) for p in ParameterGrid(param_grid)]
     grid_names = sorted({name for p in ParameterGrid(param_grid) for name in p})

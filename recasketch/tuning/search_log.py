@@ -48,7 +48,7 @@ __all__ = ["FitFailed", "KEY_MARK", "LOG_KINDS", "LogInUseError", "LogMismatchEr
            "append_record", "calls_frame", "check_search", "check_x0", "data_key", "describe_callable",
            "describe_space", "dimensions", "evaluate_call", "key_hash", "keyed_path", "log_call", "log_file",
            "numbered_calls", "objective_key", "open_log", "point_of", "progress_bar", "read_calls", "read_log",
-           "read_records", "resume_seed", "search_key"]
+           "resume_seed", "search_key"]
 
 #: The kinds of log: a grid's (one line per combination) and a search's (one line per call).
 LOG_KINDS = ("grid", "search")
@@ -97,13 +97,9 @@ def describe_space(dims) -> dict:
     return {d.name: repr(d) for d in dims}
 
 
-def read_records(path: Path | None) -> list[dict]:
-    """The records of a JSON-lines log in order, none without one; a torn line (a crash) is ignored."""
-    return _read_lines(path)[0]
-
-
 def _read_lines(path: Path | None) -> tuple[list[dict], bool]:
-    """The readable records of a log, and whether its first line was torn (unreadable)."""
+    """The readable records of a JSON-lines log in order (none without one; a torn line, from a
+    crash, is passed over), and whether its first line was torn."""
     records, first_torn = [], False
     if path is not None and path.exists():
         with open(path, encoding="utf-8") as fh:
