@@ -518,20 +518,30 @@ def test_warp_search_at_a_curve_budget_reads_its_epochs_off_each_curve(tmp_path,
     assert again.n_resumed == 4
 
 
-def test_a_long_forest_search_prints_what_its_first_calls_project(split, monkeypatch, capsys):
+def test_a_long_forest_search_prints_what_its_first_calls_project(tmp_path, split, monkeypatch, capsys):
     from recasketch.study import budgets, posts
 
     train, test, users = split
     space = {"epochs": (1, 4), "learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6),
              "alpha": (1e-6, 1e-3, "log-uniform")}
-    plan = budgets.SearchBudget(space, 5, 2)
-    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: plan)
+    plans = {"posts": budgets.SearchBudget(space, 5, 2), "short": budgets.SearchBudget(space, 3, 2)}
+    monkeypatch.setattr(budgets, "warp_search", lambda budget, side_information=False: plans[budget])
     monkeypatch.setattr(posts, "PROJECTION_CALLS", 3)
-    posts.warp_search(train, test, users, budget="posts", k=3, progress=False)
+    said = re.compile(r"The first 3 successful calls took \d+ s: the 5 calls of this search project to \d+ s on "
+                      r"this machine\. It goes on\.")
+    first = posts.warp_search(train, test, users, budget="posts", k=3, log_dir=tmp_path, progress=False)
     lines = [line for line in capsys.readouterr().out.splitlines() if "project" in line]
-    assert len(lines) == 1
-    assert re.match(r"3 call\(s\) of this run took \d+ s: the search's 5 calls project to \d+ s on this machine "
-                    r"\(3 done\); it goes on\.", lines[0])
+    assert len(lines) == 1 and said.fullmatch(lines[0])
+    # resumed past its first calls, it says so at once, from the logged seconds, and runs nothing again
+    again = posts.warp_search(train, test, users, budget="posts", k=3, log_dir=tmp_path, progress=False)
+    assert again.n_resumed == 5 and [said.fullmatch(line) is not None
+                                     for line in capsys.readouterr().out.splitlines() if "project" in line] == [True]
+    # its log is the one the same search keeps without the projection
+    [log] = tmp_path.iterdir()
+    plans["posts"] = plans["short"]
+    short = posts.warp_search(train, test, users, budget="posts", k=3, log_dir=tmp_path, progress=False)
+    assert short.n_resumed == 5 and short.calls["p@k"].tolist() == first.calls["p@k"].tolist()
+    assert list(tmp_path.iterdir()) == [log]
 
 
 @pytest.mark.parametrize("method", ["curve", "forest"])

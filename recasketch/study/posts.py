@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Mapping, NamedTuple
 
 import pandas as pd
 import scipy.sparse as sp
-from skopt import forest_minimize
 
 from .. import metrics
 from ..tuning.batched import batched_search
 from ..tuning.curves import train_more
 from ..tuning.objectives import CurveObjective, LightFMObjective, ValidationObjective, side_information_start
-from ..tuning.search import SearchResult, projected_search_seconds, resumable_search
-from ..tuning.search_log import log_file
+from ..tuning.search import SearchResult, projected_search_seconds, read_search_log, resumable_search
+from ..tuning.search_log import dimensions, keyed_path, log_file, objective_key, search_key
 from ..utils import duration
 from . import budgets
 from .evaluation import PROTOCOLS
@@ -109,9 +107,9 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
     The search without item features, or with ``item_features`` (and ``x0``, its warm
     start). A ``"forest"`` budget runs post 2's ``forest_minimize`` with ``epochs`` a
     dimension: one call at a time, or ``n_points`` at a time on the Dask cluster
-    (:func:`recasketch.tuning.batched.batched_search`); one call at a time past
-    :data:`PROJECTION_CALLS` calls, it prints what its first calls project for the whole
-    search before going on. A ``"curve"`` budget searches the space without ``epochs``,
+    (:func:`recasketch.tuning.batched.batched_search`); one call at a time, once
+    :data:`PROJECTION_CALLS` calls have succeeded, it prints what they project for the whole
+    search and goes on (at once, for a search resumed past them). A ``"curve"`` budget searches the space without ``epochs``,
     :data:`BATCH` points at a time on the Dask cluster, each trained along its learning
     curve (:class:`recasketch.tuning.objectives.CurveObjective`); its calls hold the epochs
     read off their curves.
@@ -140,34 +138,49 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
                  ValidationObjective(train, validation, test, users, **common))
     if n_points is not None:
         return batched_search(objective, plan.space, plan.n_calls, n_points=n_points, **options)
-    minimizer = None
     if plan.n_calls > PROJECTION_CALLS:
-        minimizer = functools.partial(forest_minimize, callback=[_Projection(plan)])
-    return resumable_search(objective, plan.space, plan.n_calls, minimizer=minimizer, **options)
+        objective = _Projecting(objective, plan, options["log_path"], random_state)
+    return resumable_search(objective, plan.space, plan.n_calls, **options)
 
 
-class _Projection:
-    """A ``forest_minimize`` callback that prints, once :data:`PROJECTION_CALLS` calls are done,
-    what they project for the whole search (:func:`recasketch.tuning.search.projected_search_seconds`)."""
+class _Projecting:
+    """A long forest search's objective that says, once :data:`PROJECTION_CALLS` calls have
+    succeeded, what they project for the whole search
+    (:func:`recasketch.tuning.search.projected_search_seconds`), and goes on.
 
-    def __init__(self, plan: budgets.SearchBudget):
+    Calls already in the search's log count: a resumed search that has them says it at once.
+    Its key is the objective's, so the search's log is the same with or without it.
+    """
+
+    def __init__(self, objective, plan: budgets.SearchBudget, log_path, random_state):
+        self.objective = objective
         self.plan = plan
-        self.last = time.perf_counter()
-        self.seconds = []
+        path = keyed_path(log_path, search_key(objective, dimensions(plan.space), "p@k", random_state))
+        logged = read_search_log(path, plan.space) if path is not None and path.exists() else None
+        self.calls = ([] if logged is None else
+                      logged.loc[logged.status == "ok", ["epochs", "seconds"]].to_dict("records"))
+        self.said = False
+        self._say()
 
-    def __call__(self, result) -> bool:
-        now = time.perf_counter()
-        self.seconds.append(now - self.last)
-        self.last = now
-        done = len(result.x_iters)
-        if len(self.seconds) == PROJECTION_CALLS or (len(self.seconds) == 1 and done > PROJECTION_CALLS):
-            epochs = [point[list(self.plan.space).index("epochs")] for point in result.x_iters[-len(self.seconds):]]
-            calls = pd.DataFrame({"epochs": epochs, "seconds": self.seconds, "status": "ok"})
-            seconds = projected_search_seconds(calls, self.plan.n_calls, self.plan.space["epochs"])
-            print(f"{len(self.seconds)} call(s) of this run took {duration(sum(self.seconds))}: the search's "
-                  f"{self.plan.n_calls} calls project to {duration(seconds)} on this machine "
-                  f"({done} done); it goes on.", flush=True)
-        return False
+    def log_key(self):
+        return objective_key(self.objective)
+
+    def __call__(self, point: Mapping) -> dict:
+        start = time.perf_counter()
+        scores = self.objective(point)
+        self.calls.append({"epochs": point["epochs"], "seconds": time.perf_counter() - start})
+        self._say()
+        return scores
+
+    def _say(self) -> None:
+        if self.said or len(self.calls) < PROJECTION_CALLS:
+            return
+        calls = pd.DataFrame(self.calls[:PROJECTION_CALLS]).assign(status="ok")
+        seconds = projected_search_seconds(calls, self.plan.n_calls, self.plan.space["epochs"])
+        print(f"The first {PROJECTION_CALLS} successful calls took {duration(calls['seconds'].sum())}: the "
+              f"{self.plan.n_calls} calls of this search project to {duration(seconds)} on this machine. "
+              "It goes on.", flush=True)
+        self.said = True
 
 
 def warp_searches(train, test, users=None, item_features=None, budget: str = "ci", k: int = 5,
