@@ -36,6 +36,17 @@ DATASETS = {
 }
 
 
+def shown_path(path) -> Path:
+    """``path`` as a reader is shown it: relative to the project root when it lies inside it, so
+    that no machine's own folders appear in a notebook's output.
+
+    >>> str(shown_path(PROJ_ROOT / "data" / "results")), shown_path("/elsewhere/x").as_posix()
+    ('data/results', '/elsewhere/x')
+    """
+    resolved = Path(path).resolve()
+    return resolved.relative_to(PROJ_ROOT) if resolved.is_relative_to(PROJ_ROOT) else Path(path)
+
+
 def dataset_dir(data) -> Path:
     """Return the folder of dataset ``data``: one of :data:`DATASETS`, or a folder path.
 

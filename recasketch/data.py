@@ -623,8 +623,7 @@ def load_dataset(name_or_path="sample", *, data_dir=None) -> Dataset:
                           warn=not (named or synthetic))
 
     model_topics, user_topics = read_ground_truth(folder / config.TRUTH_FILE) if synthetic else (None, None)
-    resolved = folder.resolve()
-    shown = resolved.relative_to(config.PROJ_ROOT) if resolved.is_relative_to(config.PROJ_ROOT) else folder
+    shown = config.shown_path(folder)
     what = f"{len(likes):,} like rows, " + (
         f"{len(features):,} feature rows" if features is not None else "no features table")
     kind = ("SYNTHETIC data made by recasketch.synthetic — " if synthetic
