@@ -332,8 +332,8 @@ class CurveObjective:
         """As :meth:`LightFMObjective.log_key`, with the checkpoints and what each score measures."""
         key = self.inner.log_key()
         key.update(curve={"epochs": self.epochs, "patience": self.patience},
-                   scores={name: {"exclude": None if exclude is None else data_key(x=exclude)["x"],
-                                  **data_key(likes=likes)} for name, (likes, exclude) in self.protocols.items()})
+                   scores={name: data_key(likes=likes, exclude=exclude)
+                           for name, (likes, exclude) in self.protocols.items()})
         return key
 
     def __call__(self, point: Mapping) -> dict:
