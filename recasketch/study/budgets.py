@@ -24,7 +24,7 @@ from typing import NamedTuple
 from ..config import BUDGETS, check_budget
 from . import published
 
-__all__ = ["BUDGETS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget",
+__all__ = ["BUDGETS", "FULL_MAX_EPOCHS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget",
            "scale_out", "study", "warp_search"]
 
 #: The ALS grid of notebook 01 (and of notebook 02's ALS baseline) at each budget.
@@ -68,7 +68,15 @@ class SearchBudget(NamedTuple):
 
 
 #: The searches of the ``full`` budget: calls, random starting points, checkpoint step and patience.
-_FULL_SEARCHES = {False: (40, 10, 10, 3), True: (20, 5, 10, 3)}
+#: Sized from the costs measured on the full-size synthetic preset (notebook 02's split, 2 cores,
+#: 1 LightFM thread per fit, two fits at once): one WARP epoch takes 1.5-3 s, about 2.5x that with
+#: identity + tags, and a curve trains 40-150 epochs; 12 calls cost about 20 min, the 6 with tags
+#: about 25 min.
+_FULL_SEARCHES = {False: (12, 4, 10, 3), True: (6, 2, 10, 3)}
+
+#: The last checkpoint of a ``full`` learning curve (post 2's space goes to 260 epochs). A curve
+#: still rising there is at a learning rate too low to pay for itself at this scale.
+FULL_MAX_EPOCHS = 150
 
 def als_grid(budget: str) -> dict:
     """The ALS parameter grid searched at ``budget``."""
@@ -82,7 +90,8 @@ def warp_search(budget: str, side_information: bool = False) -> SearchBudget:
     components and one regularisation ``alpha``; then 50 calls with item features, where
     ``item_alpha`` and ``scaling`` (``user_alpha = item_alpha * scaling``) replace
     ``alpha``; skopt's default 10 random starting points. ``full`` searches the same spaces
-    by the learning-curve method, with fewer calls. ``ci`` keeps the spaces but caps the
+    by the learning-curve method, with 12 and 6 calls, each curve stopped at
+    :data:`FULL_MAX_EPOCHS` at the latest. ``ci`` keeps the spaces but caps the
     epochs at 30 and runs 8 and 6 calls of ``forest_minimize``.
 
     Examples
@@ -90,7 +99,7 @@ def warp_search(budget: str, side_information: bool = False) -> SearchBudget:
     >>> warp_search("posts").n_calls, warp_search("posts", side_information=True).n_calls
     (250, 50)
     >>> warp_search("full").method, list(warp_search("full").searched), warp_search("full").max_epochs
-    ('curve', ['learning_rate', 'no_components', 'alpha'], 260)
+    ('curve', ['learning_rate', 'no_components', 'alpha'], 150)
     >>> warp_search("ci").space["epochs"]
     (1, 30)
     """
@@ -101,6 +110,7 @@ def warp_search(budget: str, side_information: bool = False) -> SearchBudget:
         return SearchBudget(space, spec["calls"], 10)
     if budget == "full":
         n_calls, n_initial_points, step, patience = _FULL_SEARCHES[side_information]
+        space["epochs"] = (space["epochs"][0], FULL_MAX_EPOCHS)
         return SearchBudget(space, n_calls, n_initial_points, "curve", step, patience)
     space["epochs"] = (1, 30)
     return SearchBudget(space, 6 if side_information else 8, 3 if side_information else 5)
