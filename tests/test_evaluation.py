@@ -69,14 +69,31 @@ def test_ranking_sentence_says_no_clear_difference_where_intervals_overlap():
         study.ranking_sentence(table, "p@5")
 
 
-def test_epochs_on_validation_refits_to_the_best_checkpoint(split):
+@pytest.mark.parametrize("learning_rate", [0.05, 0.5])
+def test_epochs_on_validation_keeps_the_model_of_the_best_checkpoint(split, learning_rate):
     train, validation, test, users = split
-    make = lambda: LightFM(no_components=4, loss="warp", random_state=3)  # noqa: E731
-    best, fitted, curve = study.epochs_on_validation(make, train, validation, users, [1, 3, 6], k=5)
-    assert list(curve.epoch) == [1, 3, 6]
+    make = lambda: LightFM(no_components=4, loss="warp", learning_rate=learning_rate, random_state=3)  # noqa: E731
+    epochs = [1, 3, 6, 12, 24]
+    best, fitted, curve = study.epochs_on_validation(make, train, validation, users, epochs, k=5)
+    assert list(curve.epoch) == epochs
     assert best == int(curve.loc[curve.validation.idxmax(), "epoch"])
     got = metrics.precision_at_k(fitted.model, validation, 5, users=users)
     assert got == pytest.approx(curve.validation.max())
+    # the kept copy is the model a fresh fit to the best epoch gives (one thread), not the last one
+    fresh = make()
+    fresh.fit_partial(sp.coo_matrix(train), epochs=best, num_threads=1)
+    np.testing.assert_array_equal(fitted.model.item_embeddings, fresh.item_embeddings)
+    assert fitted.seconds > 0
+
+
+def test_epochs_on_validation_can_choose_an_early_checkpoint(split):
+    train, validation, test, users = split
+    make = lambda: LightFM(no_components=4, loss="warp", learning_rate=0.5, random_state=3)  # noqa: E731
+    best, fitted, curve = study.epochs_on_validation(make, train, validation, users, [1, 3, 6, 12, 24], k=5)
+    assert best < 24   # this setting peaks early, so keeping the last model would be wrong
+    last = make()
+    last.fit_partial(sp.coo_matrix(train), epochs=24, num_threads=1)
+    assert not np.array_equal(fitted.model.item_embeddings, last.item_embeddings)
 
 
 def test_restrict_items_ranks_only_those_items(split):

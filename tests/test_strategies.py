@@ -365,3 +365,17 @@ def test_recommend_picks_the_soonest_strategy_without_a_clear_difference_from_th
     assert "after 90 s (call 3)" in recommend(table.assign(**{"test p@5 mean": [0.02, 0.02, 0.03]}))
     with pytest.raises(ValueError, match="lacks the columns"):
         recommend(table.drop(columns="test p@5 low"))
+
+
+def test_strategies_side_by_side_make_the_same_calls_and_keep_them(split, calls, tmp_path):
+    # one spawned process per strategy; with a fixed number of calls they draw and score the same points
+    together = compare(split, side_by_side=True, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(together.drop(columns=["seconds", "elapsed"]),
+                                  calls.drop(columns=["seconds", "elapsed"]))
+    assert len(list(tmp_path.glob("strategy-*.pkl"))) == 3
+    pd.testing.assert_frame_equal(compare(split, side_by_side=True, cache_dir=tmp_path), together)  # read back
+    next(tmp_path.glob("strategy-forest-*.pkl")).unlink()
+    again = compare(split, side_by_side=True, cache_dir=tmp_path)   # only forest runs, here
+    pd.testing.assert_frame_equal(again[again.strategy != "forest"], together[together.strategy != "forest"])
+    pd.testing.assert_frame_equal(again.drop(columns=["seconds", "elapsed"]),
+                                  together.drop(columns=["seconds", "elapsed"]))

@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from ..utils import json_default
 from . import cluster
 
-__all__ = ["Stored", "cached", "cached_map", "fingerprint", "path_for", "read"]
+__all__ = ["Stored", "cached", "cached_map", "fingerprint", "is_stored", "path_for", "read"]
 
 T = TypeVar("T")
 
@@ -143,6 +143,14 @@ def read(path) -> Stored | None:
               "it counts as missing, and is computed again and replaced.")
         return None
     return stored
+
+
+def is_stored(path, key: Mapping) -> bool:
+    """Whether :func:`cached` would read ``path`` back for ``key`` instead of computing it."""
+    if path is None:
+        return False
+    stored = read(path)
+    return stored is not None and stored.key == _canonical(key)
 
 
 def _type_name(value) -> str:

@@ -128,6 +128,15 @@ class StudyBudget(NamedTuple):
     strategy_seconds: float  # wall time of each search strategy
     curve_step: int  # epochs between checkpoints when choosing epochs on validation
     cold_fraction: float  # share of models whose likes are all held out
+    als_grid: dict | None = None  # the ALS grid chosen on validation; None: notebook 01's (als_grid)
+    warp_calls: tuple | None = None  # (calls, random starts) of the WARP searches without and with tags
+    tag_weights: tuple = ("per_tag", "l1")  # tag weightings tried (tag_features.weight_tags schemes)
+    strategies_side_by_side: bool = False  # the strategies run at once, one process each
+
+    def search_calls(self, side_information: bool = False) -> tuple | None:
+        """``(calls, random starts)`` of notebook 04's WARP search without or with tags; ``None``:
+        notebook 02's (:func:`warp_search`)."""
+        return None if self.warp_calls is None else tuple(self.warp_calls[bool(side_information)])
 
 
 _STUDY = {
@@ -143,17 +152,24 @@ _STUDY = {
         curve_step=5,
         cold_fraction=0.1,
     ),
+    # Sized to fit 90 minutes on the full-size preset on 2 cores: WARP epochs (1.5-3 s, 2.5x with
+    # tags) are what costs, so the searches get fewer calls than notebook 02's, three tag ideas
+    # are tried, and the three strategies share the machine for 15 minutes.
     "full": StudyBudget(
         n_boot=1000,
-        knn_grid={"K": [10, 20, 50, 100, 200, 500], "measure": ["cosine", "bm25", "tfidf"]},
-        bpr_grid={"factors": [32, 64, 128], "learning_rate": [0.005, 0.01, 0.05],
-                  "regularization": [0.001, 0.01, 0.1], "iterations": [100, 300]},
+        knn_grid={"K": [20, 50, 100, 200], "measure": ["cosine", "bm25"]},
+        bpr_grid={"factors": [64, 128], "learning_rate": [0.01, 0.05], "regularization": [0.01],
+                  "iterations": [100]},
         tags_only_grid={"normalize": ["l2", "none"]},
-        min_models=(2, 5, 10, 20, 50),
-        min_likes=(10, 20, 50),
-        strategy_seconds=1800.0,
+        min_models=(5,),
+        min_likes=(),
+        strategy_seconds=900.0,
         curve_step=10,
         cold_fraction=0.1,
+        als_grid={"factors": [40, 80, 120], "regularization": [0.1, 10.0, 100.0], "alpha": [10, 50, 100]},
+        warp_calls=((8, 3), (4, 1)),
+        tag_weights=("l1",),
+        strategies_side_by_side=True,
     ),
 }
 
@@ -166,9 +182,16 @@ def study(budget: str) -> StudyBudget:
     --------
     >>> study("ci").n_boot, study("full").n_boot
     (300, 1000)
+    >>> study("full").search_calls(side_information=True), study("posts").search_calls(), study("ci").search_calls()
+    ((4, 1), None, None)
+    >>> study("ci").als_grid == als_grid("ci"), len(study("posts").als_grid["factors"])
+    (True, 5)
     """
     budget = check_budget(budget)
-    return _STUDY["full" if budget == "posts" else budget]
+    plan = _STUDY["full" if budget == "posts" else budget]
+    if budget == "posts":  # the posts' own grid and searches
+        plan = plan._replace(als_grid=None, warp_calls=None)
+    return plan._replace(als_grid=plan.als_grid or als_grid(budget))
 
 
 class ScaleOutPlan(NamedTuple):

@@ -15,6 +15,8 @@ figure, and hyper-parameters chosen on a validation split rather than on the tes
 
 from __future__ import annotations
 
+import copy
+
 import time
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
@@ -27,7 +29,7 @@ from sklearn.model_selection import ParameterGrid
 from .. import metrics
 from ..datasets.synthetic import topic_feature_keys
 from ..preprocess import feature_keys
-from ..tuning.curves import learning_curve, train_more
+from ..tuning.curves import learning_curve
 
 __all__ = ["METRICS", "PROTOCOLS", "Fitted", "restrict_items", "clear_difference", "epochs_on_validation",
            "evaluate", "fit_timed", "optimism_sentence", "ranking_sentence", "small_grid", "tag_truth",
@@ -267,31 +269,36 @@ def small_grid(build: Callable[[dict], Fitted], grid: Mapping, validation, test,
 
 def epochs_on_validation(make: Callable[[], object], train, validation, users, epochs, k: int = 5,
                          item_features=None, num_threads: int = 1) -> tuple[int, Fitted, pd.DataFrame]:
-    """Choose a model's epochs on validation, then refit it to that epoch.
+    """Choose a model's epochs on validation, keeping the model as it was at that epoch.
 
     ``make()`` builds an unfitted LightFM (or implicit) model; it is trained through
-    ``epochs`` with :func:`recasketch.tuning.curves.learning_curve` scoring validation p@k, and
-    a fresh ``make()`` is trained to the best checkpoint (the same as the curve's model at
-    that epoch when training is single-threaded).
+    ``epochs`` with :func:`recasketch.tuning.curves.learning_curve` scoring validation p@k,
+    and a copy of it is kept at each checkpoint that beats every earlier one (the first of
+    equal scores), so the chosen model is not trained twice. Single-threaded, the copy is
+    the model a fresh ``make()`` trained to that epoch would be.
 
     Returns
     -------
     best_epoch : int
     fitted : Fitted
-        The refitted model, its item features and its fit seconds.
+        The model at the best checkpoint, its item features and the seconds its training
+        to that checkpoint took.
     curve : pandas.DataFrame
         Columns ``epoch`` and ``validation``.
     """
+    best = {}
+
+    def keep_best(epoch, model, scores, fit_seconds):
+        value = scores[("p@k", "test")]
+        if not best or value > best["value"]:
+            best.update(value=value, epoch=epoch, model=copy.deepcopy(model), seconds=fit_seconds)
+
     curve = learning_curve(make(), train, validation, epochs, k=k, user_index=users,
                            item_features=item_features, num_threads=num_threads, verbose=False,
-                           mse_scores=False)
+                           mse_scores=False, on_checkpoint=keep_best)
     scores = curve[(curve.metric == "p@k") & (curve.split == "test")][["epoch", "value"]]
     scores = scores.rename(columns={"value": "validation"}).reset_index(drop=True)
-    best_epoch = int(scores.loc[scores["validation"].idxmax(), "epoch"])
-    model = make()
-    start = time.perf_counter()
-    train_more(model, train, best_epoch, item_features=item_features, num_threads=num_threads)
-    return best_epoch, Fitted(model, item_features, time.perf_counter() - start), scores
+    return int(best["epoch"]), Fitted(best["model"], item_features, best["seconds"]), scores
 
 
 def ranking_sentence(table: pd.DataFrame, metric: str, protocol: str | None = None) -> str:

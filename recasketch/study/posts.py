@@ -101,7 +101,7 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
 
 def warp_search(train, test, users=None, budget: str = "ci", item_features=None, x0=None, validation=None,
                 k: int = 5, n_points: int | None = None, num_threads: int = 1, random_state: int = 2016, log_dir=None,
-                progress: bool = True) -> SearchResult:
+                progress: bool = True, calls: tuple | None = None) -> SearchResult:
     """Post 2's search at ``budget`` (:func:`recasketch.study.budgets.warp_search`).
 
     The search without item features, or with ``item_features`` (and ``x0``, its warm
@@ -120,9 +120,13 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
     is recorded beside it (:class:`recasketch.tuning.objectives.ValidationObjective`), as
     notebook 04 needs. With ``log_dir`` the search resumes from, or reads back, its log
     there, ``warp_search``, ``warp_tags_search``, or either with ``_validation``, then
-    ``-<budget>-<key>.jsonl`` (:func:`recasketch.tuning.search_log.log_file`).
+    ``-<budget>-<key>.jsonl`` (:func:`recasketch.tuning.search_log.log_file`). ``calls``,
+    ``(n_calls, n_initial_points)``, replaces the budget's counts (notebook 04's smaller
+    searches, :meth:`recasketch.study.budgets.StudyBudget.search_calls`).
     """
     plan = budgets.warp_search(budget, side_information=item_features is not None)
+    if calls is not None:
+        plan = plan._replace(n_calls=int(calls[0]), n_initial_points=int(calls[1]))
     name = ("warp_tags_search" if item_features is not None else "warp_search") + \
         ("_validation" if validation is not None else "")
     held_out, also = (test, {"p@k filtered": (test, train)}) if validation is None else \

@@ -102,7 +102,8 @@ def _column_title(metric: str, split: str, k: int) -> str:
 
 def learning_curve(model, train, test, epochs: Iterable[int], k: int = 5, user_index=None, item_features=None,
                    user_features=None, exclude_train: bool | str = False, num_threads=None,
-                   verbose: bool = True, mse_scores: bool = True, validation=None) -> pd.DataFrame:
+                   verbose: bool = True, mse_scores: bool = True, validation=None,
+                   on_checkpoint=None) -> pd.DataFrame:
     """Train ``model`` up to each of ``epochs`` in turn and score it at each one.
 
     Parameters
@@ -136,6 +137,10 @@ def learning_curve(model, train, test, epochs: Iterable[int], k: int = 5, user_i
         Held-out likes to choose hyper-parameters on: each checkpoint also gets a
         ``p@k`` row with ``split="validation"`` (posts' protocol, same users), so a
         choice made on validation can be reported on test from the same curve.
+    on_checkpoint : callable, default=None
+        Called as ``on_checkpoint(epoch, model, scores, fit_seconds)`` after each checkpoint is
+        scored (``scores`` maps ``(metric, split)`` to its value), e.g. to keep a copy of the
+        model at its best checkpoint instead of training it again.
 
     Returns
     -------
@@ -177,6 +182,8 @@ def learning_curve(model, train, test, epochs: Iterable[int], k: int = 5, user_i
         except metrics.NonFiniteModelError as err:
             raise _non_finite_at(epoch, str(err)) from None
         eval_seconds += time.perf_counter() - start
+        if on_checkpoint is not None:
+            on_checkpoint(epoch, model, dict(scores), fit_seconds)
         for (metric, split), value in scores.items():
             rows.append((epoch, metric, split, float(value)))
         rows.append((epoch, "seconds", "fit", fit_seconds))
