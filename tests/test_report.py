@@ -15,3 +15,29 @@ def test_change_names_the_direction_and_the_relative_size():
     assert change(0.2, 0.1) == "fell from 0.2000 to 0.1000 (-50 %)"
     assert change(0.1, 0.1001, digits=3) == "stayed at 0.100"
     assert change(0.0, 0.1) == "rose from 0.0000 to 0.1000"
+
+
+def _sitting(run, started, notebook="02_x.ipynb", **end):
+    lines = [{"run": run, "notebook": notebook, "started": started, "event": "start"}]
+    if end:
+        lines.append({"run": run, "notebook": notebook, "started": started, "event": "end", **end})
+    return lines
+
+
+def test_full_size_cost_counts_the_sittings_that_computed_the_results(tmp_path):
+    import json
+
+    from recasketch.study.report import budget_note, full_size_cost
+
+    entries = (_sitting("a", "2026-12-01T10:00:00", status="completed", seconds=30.0)   # an early, quick try
+               + _sitting("b", "2026-12-02T10:00:00", status="interrupted", seconds=3000.0)
+               + _sitting("c", "2026-12-02T11:00:00", status="completed", seconds=1800.0)
+               + _sitting("d", "2026-12-03T09:00:00", status="completed", seconds=90.0)   # re-executed from logs
+               + _sitting("e", "2026-12-03T09:00:00", notebook="01_other.ipynb", status="completed", seconds=5.0))
+    (tmp_path / "sittings.jsonl").write_text("\n".join(json.dumps(e) for e in entries) + "\n")
+    sentence = full_size_cost("02_x.ipynb", folder=tmp_path)
+    assert "computed its results in 80 min (2 sittings, started 2026-12-02)" in sentence
+    assert sentence.endswith("re-executed from its logs, it took 90 s.")
+    assert full_size_cost("03_y.ipynb", folder=tmp_path).startswith("Not yet run at `full`")
+    note = budget_note("02_x.ipynb", "full")
+    assert note.startswith("**Budget `full`:**") and "12 calls (4 random)" in note

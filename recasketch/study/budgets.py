@@ -22,10 +22,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..config import BUDGETS, check_budget
+from ..utils import duration
 from . import published
 
 __all__ = ["BUDGETS", "FULL_MAX_EPOCHS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget",
-           "scale_out", "study", "warp_search"]
+           "describe", "scale_out", "study", "warp_search"]
 
 #: The ALS grid of notebook 01 (and of notebook 02's ALS baseline) at each budget.
 _ALS_GRIDS = {
@@ -263,3 +264,74 @@ def scale_out(budget: str) -> ScaleOutPlan:
     """
     budget = check_budget(budget)
     return _PLANS["full" if budget == "posts" else budget]
+
+
+def _search_line(plan: SearchBudget) -> str:
+    """A search's counts in words."""
+    if plan.method == "curve":
+        return (f"{plan.n_calls} calls ({plan.n_initial_points} random), each trained along its learning curve, "
+                f"scored every {plan.step} epochs up to {plan.max_epochs} and stopped after {plan.patience} "
+                "checkpoints without a rise")
+    return (f"{plan.n_calls} calls of `forest_minimize` ({plan.n_initial_points} random), epochs "
+            f"{plan.space['epochs'][0]}-{plan.space['epochs'][1]} a dimension")
+
+
+def _combinations(grid: dict) -> int:
+    count = 1
+    for values in grid.values():
+        count *= len(values)
+    return count
+
+
+def describe(notebook: str, budget: str) -> str:
+    """What ``notebook`` (``"01"`` ... ``"05"``) computes at ``budget``, as Markdown bullets.
+
+    Examples
+    --------
+    >>> print(describe("01", "full"))
+    * ALS grid: 180 combinations (post 1's whole grid), each scored at 19 checkpoints (epochs 2-38)
+    >>> describe("02", "posts").splitlines()[0]
+    '* WARP search: 250 calls of `forest_minimize` (10 random), epochs 1-260 a dimension'
+    """
+    budget = check_budget(budget)
+    if notebook == "01":
+        grid = als_grid(budget)
+        whole = " (post 1's whole grid)" if grid == published.ALS_GRID else ""
+        epochs = published.ALS_EPOCHS
+        return (f"* ALS grid: {_combinations(grid)} combinations{whole}, each scored at {len(epochs)} checkpoints "
+                f"(epochs {epochs[0]}-{epochs[-1]})")
+    if notebook == "02":
+        return "\n".join([f"* WARP search: {_search_line(warp_search(budget))}",
+                          f"* WARP + tags search: {_search_line(warp_search(budget, side_information=True))}",
+                          "* ALS: notebook 01's grid, read back from its log"])
+    if notebook == "03":
+        return "* Nothing searched here: notebook 01's grid and notebook 02's searches are read back from their logs"
+    if notebook == "04":
+        plan = study(budget)
+        lines = [f"* ALS grid chosen on validation: {_combinations(plan.als_grid)} combinations"]
+        for side, name in ((False, "WARP search"), (True, "WARP + tags search")):
+            search = warp_search(budget, side_information=side)
+            calls = plan.search_calls(side)
+            if calls is not None:
+                search = search._replace(n_calls=calls[0], n_initial_points=calls[1])
+            lines.append(f"* {name} chosen on validation: {_search_line(search)}")
+        lines += [f"* Baselines: item-kNN {_combinations(plan.knn_grid)}, BPR {_combinations(plan.bpr_grid)} and "
+                  f"tags only {_combinations(plan.tags_only_grid)} settings",
+                  f"* Tag ideas: {3 + len(plan.tag_weights) + len(plan.min_models) + len(plan.min_likes)} "
+                  "feature variants (identity alone, the post's, a permuted control and the ideas), each along "
+                  "its own learning curve",
+                  f"* Search strategies: {duration(plan.strategy_seconds)} of wall time each, "
+                  + ("side by side" if plan.strategies_side_by_side else "one after the other"),
+                  f"* Intervals: {plan.n_boot:,} bootstrap resamples"]
+        return "\n".join(lines)
+    if notebook == "05":
+        plan = scale_out(budget)
+        epochs = plan.search_space(budget)["epochs"]
+        return "\n".join([
+            f"* ALS grid on each scheduler: {_combinations(plan.grid)} combinations x {len(plan.grid_epochs)} "
+            "checkpoints",
+            f"* Searches: {plan.search_calls} calls (epochs {epochs[0]}-{epochs[1]}) for each of "
+            f"{len(plan.search_seeds)} seeds, serial and {plan.n_points} at a time",
+            f"* Spark ALS: {len(plan.spark_lambda_factors)} regularisations, {plan.iterations} iterations",
+            f"* Growth: the {plan.growth_base} preset at {', '.join(f'{s}x' for s in plan.growth_scales)}"])
+    raise ValueError(f"Unknown notebook {notebook!r}: give '01' to '05'.")

@@ -13,9 +13,11 @@ from typing import Mapping
 
 import pandas as pd
 
+from .. import config
 from ..utils import duration
+from . import budgets
 
-__all__ = ["SITTINGS_LOG", "change", "describe_sittings", "ranked", "sittings"]
+__all__ = ["SITTINGS_LOG", "budget_note", "change", "describe_sittings", "full_size_cost", "ranked", "sittings"]
 
 #: The record of ``make results`` runs in each results folder, one JSON line per event
 #: (written by :mod:`recasketch.tools.execute`).
@@ -139,3 +141,43 @@ def describe_sittings(table, this_run_seconds: float) -> str:
         sentence += (f", not counting {unknown} sitting{'s' if unknown > 1 else ''} killed before "
                      f"{they} recorded how long {they} ran")
     return sentence + "."
+
+
+def full_size_cost(notebook: str, folder=None) -> str:
+    """A sentence on what ``notebook`` cost at ``full`` on the full-size synthetic preset.
+
+    Read from the sittings that ``make results DATA=synthetic-full`` recorded (``folder``,
+    by default ``data/results/synthetic-full/``): the longest completed sitting and the
+    interrupted ones it resumed from are the run that computed the results; sittings after
+    it re-executed the notebook from its logs.
+
+    Examples
+    --------
+    >>> full_size_cost("99_none.ipynb", folder="/nonexistent")
+    'Not yet run at `full` on the full-size preset (`make results DATA=synthetic-full NOTEBOOKS=notebooks/99_none.ipynb`).'
+    """
+    folder = Path(folder) if folder is not None else config.RESULTS_DIR / "synthetic-full"
+    table = sittings(folder, notebook)
+    done = table.index[table["status"] == "completed"]
+    if not len(done):
+        return (f"Not yet run at `full` on the full-size preset "
+                f"(`make results DATA=synthetic-full NOTEBOOKS=notebooks/{notebook}`).")
+    last = table.loc[done, "seconds"].idxmax()
+    first = last
+    while first > 0 and table.loc[first - 1, "status"] != "completed":
+        first -= 1
+    run = table.loc[first:last]
+    sittings_text = "one sitting" if len(run) == 1 else f"{len(run)} sittings"
+    sentence = (f"At `full` on the full-size synthetic preset, this notebook computed its results in "
+                f"{duration(run['seconds'].sum())} ({sittings_text}, started {run['started'].iloc[0][:10]})")
+    later = table.loc[last + 1:]
+    later = later[later["status"] == "completed"]
+    if len(later):
+        sentence += f"; re-executed from its logs, it took {duration(later['seconds'].iloc[-1])}"
+    return sentence + "."
+
+
+def budget_note(notebook: str, budget: str) -> str:
+    """Markdown for the top of a notebook: what it computes at ``budget``, and the full-size run's cost."""
+    return (f"**Budget `{budget}`:**\n\n{budgets.describe(notebook[:2], budget)}\n\n"
+            f"{full_size_cost(notebook)}")
