@@ -41,3 +41,29 @@ def test_full_size_cost_counts_the_sittings_that_computed_the_results(tmp_path):
     assert full_size_cost("03_y.ipynb", folder=tmp_path).startswith("Not yet run at `full`")
     note = budget_note("02_x.ipynb", "full")
     assert note.startswith("**Budget `full`:**") and "12 calls (4 random)" in note
+
+
+def test_search_method_note_is_written_from_notebook_04s_tables(tmp_path):
+    import pandas as pd
+
+    from recasketch.study.report import STRATEGY_CALLS, STRATEGY_TABLE, search_method_note
+
+    assert "has not been run at `full`" in search_method_note(folder=tmp_path)
+    calls = pd.DataFrame({"strategy": ["forest"] * 2 + ["learning curve"] * 2 + ["random"],
+                          "call": [0, 1, 0, 1, 0], "elapsed": [300.0, 900.0, 120.0, 700.0, 400.0],
+                          "value": [0.02, 0.03, 0.031, 0.032, 0.01], "status": "ok"})
+    calls.to_csv(tmp_path / STRATEGY_CALLS, index=False)
+    table = pd.DataFrame({"strategy": ["forest", "learning curve", "random"], "seconds": [900.0, 700.0, 400.0],
+                          "call": [1, 1, 0], "test p@5 mean": [0.030, 0.031, 0.010],
+                          "test p@5 low": [0.027, 0.028, 0.008], "test p@5 high": [0.033, 0.034, 0.012]})
+    table.to_csv(tmp_path / STRATEGY_TABLE, index=False)
+    note = search_method_note(folder=tmp_path)
+    assert "Use learning curve" in note
+    assert "Learning curve reached the validation p@k that forest ended its 15 min with (0.0300) after 2 min" in note
+    assert note.endswith("`full` uses what that comparison recommends.")
+    assert search_method_note(calls, table.set_index("strategy"), where="here") == note.replace(
+        "on the full-size preset", "here")
+    table.loc[0, ["test p@5 mean", "test p@5 low", "test p@5 high"]] = [0.05, 0.045, 0.055]   # forest clearly best
+    table.to_csv(tmp_path / STRATEGY_TABLE, index=False)
+    assert search_method_note(folder=tmp_path).endswith(
+        "That comparison recommends forest, not learning curve.")

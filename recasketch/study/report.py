@@ -15,13 +15,21 @@ import pandas as pd
 
 from .. import config
 from ..utils import duration
+from ..tuning import strategies
 from . import budgets
 
-__all__ = ["SITTINGS_LOG", "budget_note", "change", "describe_sittings", "full_size_cost", "ranked", "sittings"]
+__all__ = ["SITTINGS_LOG", "STRATEGY_CALLS", "STRATEGY_TABLE", "budget_note", "search_method_note", "change", "describe_sittings", "full_size_cost", "ranked", "sittings"]
 
 #: The record of ``make results`` runs in each results folder, one JSON line per event
 #: (written by :mod:`recasketch.tools.execute`).
 SITTINGS_LOG = "sittings.jsonl"
+
+#: What notebook 04 writes of its strategy comparison: every call, and each strategy's table row.
+STRATEGY_CALLS = "study_search_strategies.csv"
+STRATEGY_TABLE = "study_strategy_table.csv"
+
+#: The search strategy of notebook 04 that each search method of the budgets is.
+_STRATEGY_OF_METHOD = {"curve": "learning curve", "forest": "forest"}
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -181,3 +189,33 @@ def budget_note(notebook: str, budget: str) -> str:
     """Markdown for the top of a notebook: what it computes at ``budget``, and the full-size run's cost."""
     return (f"**Budget `{budget}`:**\n\n{budgets.describe(notebook[:2], budget)}\n\n"
             f"{full_size_cost(notebook)}")
+
+
+def search_method_note(calls=None, table=None, folder=None, budget: str = "full",
+                       where: str = "on the full-size preset") -> str:
+    """Why ``budget`` searches WARP as it does: notebook 04's comparison of the search strategies.
+
+    The sentences are written from the comparison's calls and table (``calls``, ``table``;
+    by default read from what notebook 04 wrote at ``full`` in ``folder``, itself by
+    default ``data/results/synthetic-full/``): which strategy the comparison recommends
+    (:func:`recasketch.tuning.strategies.recommend`), when the budget's strategy reached
+    the validation score the posts' ``forest_minimize`` ended with, and whether the
+    budget's method is the one recommended. ``where`` says what data the comparison ran on.
+    """
+    used = _STRATEGY_OF_METHOD[budgets.warp_search(budget).method]
+    intro = f"Budget `{budget}` searches WARP by the **{used}** method."
+    if calls is None or table is None:
+        folder = Path(folder) if folder is not None else config.RESULTS_DIR / "synthetic-full"
+        if not ((folder / STRATEGY_CALLS).exists() and (folder / STRATEGY_TABLE).exists()):
+            return (f"{intro} Notebook 04's comparison of the search strategies at equal wall time, which that "
+                    "choice rests on, has not been run at `full` on the full-size preset yet.")
+        calls = pd.read_csv(folder / STRATEGY_CALLS)
+        table = pd.read_csv(folder / STRATEGY_TABLE, index_col="strategy")
+    pick = strategies.recommended(table)
+    lines = [intro, f"Notebook 04 compared the strategies at equal wall time {where}. {strategies.recommend(table)}"]
+    if used != "forest" and {used, "forest"} <= set(calls["strategy"]):
+        reach = strategies.reach_sentence(calls, used)
+        lines.append(reach[0].upper() + reach[1:])
+    lines.append(f"`{budget}` uses what that comparison recommends." if pick == used else
+                 f"That comparison recommends {pick}, not {used}.")
+    return " ".join(lines)

@@ -48,8 +48,9 @@ from .objectives import LightFMObjective, best_checkpoint, checkpoints
 from .search import resumable_search
 from .search_log import WORST_VALUE, FitFailed, describe_space, dimensions
 
-__all__ = ["CALL_COLUMNS", "STRATEGIES", "best_so_far_curve", "compare_strategies", "forest_search",
-           "learning_curve_search", "random_search", "recommend", "time_to_best"]
+__all__ = ["CALL_COLUMNS", "STRATEGIES", "best_so_far_curve", "compare_strategies", "forest_search", "reach_sentence",
+           "learning_curve_search", "random_search", "recommend", "recommended", "time_to_best",
+           "time_to_reach"]
 
 #: The columns of a calls frame, with one column per searched parameter (all but
 #: ``epochs``) between ``call`` and ``epochs_used``.
@@ -548,6 +549,24 @@ def time_to_best(calls: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _pick(table: pd.DataFrame, score: str) -> tuple:
+    """:func:`recommend`'s choice: the pick, the highest-scoring strategy, and the rows tied with it."""
+    columns = [f"{score} {part}" for part in ("mean", "low", "high")]
+    missing = [c for c in ["seconds", "call", *columns] if c not in table.columns]
+    if missing or table.empty:
+        raise ValueError(f"table lacks the columns {missing} or has no rows; give time_to_best's table "
+                         f"joined with the test scores.")
+    mean, low, high = columns
+    top = table[mean].idxmax()
+    tied = table[(table[high] >= table.at[top, low]) & (table[low] <= table.at[top, high])]
+    return tied["seconds"].idxmin(), top, tied
+
+
+def recommended(table: pd.DataFrame, score: str = "test p@5") -> str:
+    """The name of the strategy :func:`recommend` picks from ``table``."""
+    return _pick(table, score)[0]
+
+
 def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_calls: int | None = None,
               score: str = "test p@5") -> str:
     """Which strategy to use, in one sentence written from the comparison's table.
@@ -580,15 +599,8 @@ def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_c
     >>> recommend(t.assign(**{"test p@5 low": [0.0495, 0.045, 0.037], "test p@5 high": [0.054, 0.0492, 0.045]}))
     'Use forest: its test p@5 (0.0500, 95 % CI 0.0495–0.0540) is clearly the highest; it found its final best after 25 min (call 21).'
     """
-    columns = [f"{score} {part}" for part in ("mean", "low", "high")]
-    missing = [c for c in ["seconds", "call", *columns] if c not in table.columns]
-    if missing or table.empty:
-        raise ValueError(f"table lacks the columns {missing} or has no rows; give time_to_best's table "
-                         f"joined with the test scores.")
-    mean, low, high = columns
-    top = table[mean].idxmax()
-    tied = table[(table[high] >= table.at[top, low]) & (table[low] <= table.at[top, high])]
-    pick = tied["seconds"].idxmin()
+    pick, top, tied = _pick(table, score)
+    mean, low, high = (f"{score} {part}" for part in ("mean", "low", "high"))
     row = table.loc[pick]
     interval = f"{row[mean]:.4f}, 95 % CI {row[low]:.4f}–{row[high]:.4f}"
     found = f"found its final best after {duration(row['seconds'])} (call {int(row['call']) + 1})"
@@ -605,3 +617,58 @@ def recommend(table: pd.DataFrame, search_seconds: float | None = None, search_c
         calls = f"its {search_calls} calls" if search_calls is not None else "its calls"
         sentence += f"; the full search above spent {duration(search_seconds)} fitting and scoring {calls}"
     return sentence + "."
+
+
+def time_to_reach(calls: pd.DataFrame, strategy: str, reference: str = "forest") -> dict:
+    """When ``strategy`` first reached the validation score ``reference`` ended its budget with.
+
+    Parameters
+    ----------
+    calls : pandas.DataFrame
+        A frame of :func:`compare_strategies` holding both strategies.
+    strategy, reference : str
+
+    Returns
+    -------
+    dict
+        ``target`` (the reference's final best), ``budget`` (the longest clock of the two),
+        ``seconds`` (the end of ``strategy``'s first call at or above the target, ``None``
+        when it never got there) and ``fraction`` (``seconds / budget``, or ``None``).
+
+    Examples
+    --------
+    >>> calls = pd.DataFrame({"strategy": ["forest"] * 3 + ["learning curve"] * 2, "call": [0, 1, 2, 0, 1],
+    ...                       "elapsed": [100.0, 600.0, 1000.0, 150.0, 900.0], "value": [0.1, 0.3, 0.2, 0.32, 0.33],
+    ...                       "status": "ok"})
+    >>> time_to_reach(calls, "learning curve")
+    {'target': 0.3, 'budget': 1000.0, 'seconds': 150.0, 'fraction': 0.15}
+    """
+    for name in (strategy, reference):
+        if name not in set(calls["strategy"]):
+            raise ValueError(f"No calls of {name!r} in this comparison: it has {sorted(set(calls['strategy']))}.")
+    ok = calls[calls["status"] == "ok"]
+    target = float(ok.loc[ok["strategy"] == reference, "value"].max())
+    budget = float(calls.loc[calls["strategy"].isin([strategy, reference]), "elapsed"].max())
+    mine = ok[(ok["strategy"] == strategy) & (ok["value"] >= target)].sort_values("elapsed")
+    seconds = float(mine["elapsed"].iloc[0]) if len(mine) else None
+    return {"target": target, "budget": budget, "seconds": seconds,
+            "fraction": None if seconds is None else seconds / budget}
+
+
+def reach_sentence(calls: pd.DataFrame, strategy: str, reference: str = "forest") -> str:
+    """:func:`time_to_reach` in one sentence.
+
+    Examples
+    --------
+    >>> calls = pd.DataFrame({"strategy": ["forest"] * 2 + ["learning curve"] * 2, "call": [0, 1, 0, 1],
+    ...                       "elapsed": [100.0, 1000.0, 150.0, 900.0], "value": [0.1, 0.3, 0.2, 0.25],
+    ...                       "status": "ok"})
+    >>> reach_sentence(calls, "learning curve")
+    'learning curve did not reach the validation p@k that forest ended its 17 min with (0.3000).'
+    """
+    reach = time_to_reach(calls, strategy, reference)
+    where = f"the validation p@k that {reference} ended its {duration(reach['budget'])} with ({reach['target']:.4f})"
+    if reach["seconds"] is None:
+        return f"{strategy} did not reach {where}."
+    return (f"{strategy} reached {where} after {duration(reach['seconds'])}, "
+            f"{reach['fraction']:.0%} of that time.")
