@@ -93,8 +93,8 @@ bench-dask: $(STAMP) ## Time a 4-combination slice of the post's ALS grid on a p
 bench-search: $(STAMP) ## Run 30 calls of post 2's WARP search on the full preset (resumable) and project the full cost
 	$(PY) -m recasketch.tools.bench search --calls $(CALLS)
 
-html: $(STAMP) ## Render the notebooks as a static tutorial in site/ (index, prev/next, contents; reads offline)
-	$(PY) -m recasketch.tools.site --out site $(NOTEBOOKS)
+html: $(STAMP) ## Render the tutorial in site/: the full-size run (data/results/synthetic-full/) first, the sample run in site/sample/; reads offline
+	$(PY) -m recasketch.tools.site --out site --full data/results/synthetic-full $(NOTEBOOKS)
 
 lock: ## Re-resolve the dependencies of pyproject.toml into requirements.lock
 	rm -rf /tmp/recasketch-lock && $(PYTHON) -m venv /tmp/recasketch-lock

@@ -38,6 +38,31 @@ def test_execute_notebook_writes_outputs_without_timing_metadata(tmp_path):
     assert "execution" not in cell.metadata
 
 
+def test_execute_notebook_records_the_data_budget_machine_and_wall_time(tmp_path, monkeypatch):
+    from recasketch.tools.execute import RUN_METADATA, describe_machine
+
+    params = nbformat.v4.new_code_cell('import os\nDATA = os.environ.get("RECASKETCH_DATA", "sample")\n'
+                                       'BUDGET = os.environ.get("RECASKETCH_BUDGET", "ci")')
+    src = tmp_path / "p.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("import time; time.sleep(0.3)")]),
+                   src)
+    monkeypatch.setenv("RECASKETCH_BUDGET", "full")
+    monkeypatch.delenv("RECASKETCH_DATA", raising=False)
+    record = nbformat.read(execute_notebook(src, tmp_path / "p_out.ipynb", timeout=120), 4).metadata[RUN_METADATA]
+    assert (record["data"], record["budget"]) == ("sample", "full")  # the cell's default; the variable set
+    assert 0.3 <= record["seconds"] < 120 and record["seconds"] == round(record["seconds"], 1)
+    assert record["machine"]["cpus"] >= 1 and describe_machine(record["machine"]).startswith(
+        f"{record['machine']['cpus']} CPU")
+    assert set(record) == {"data", "budget", "machine", "seconds"}  # no date: a rerun changes only seconds
+
+    failing = tmp_path / "f.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("1 / 0")]), failing)
+    with pytest.raises(Exception, match="ZeroDivisionError"):
+        execute_notebook(failing, tmp_path / "f_out.ipynb", timeout=120)
+    record = nbformat.read(tmp_path / "f_out.ipynb", 4).metadata[RUN_METADATA]
+    assert record["budget"] == "full" and "seconds" not in record  # no wall time for a run that failed
+
+
 def test_a_failure_is_reported_in_one_line_without_colour_codes():
     exc = RuntimeError("Traceback\n\x1b[31mTypeError\x1b[39m: bad \x1b[1;32margument\x1b[0m\n")
     assert _failure(exc) == "RuntimeError: TypeError: bad argument"

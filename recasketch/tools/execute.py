@@ -20,6 +20,7 @@ import contextlib
 import functools
 import json
 import os
+import platform
 import re
 import signal
 import sys
@@ -37,12 +38,20 @@ from nbclient.exceptions import CellTimeoutError
 
 from ..study.report import SITTINGS_LOG
 
-__all__ = ["KERNEL_LOG", "execute_notebook"]
+__all__ = ["KERNEL_LOG", "RUN_METADATA", "describe_machine", "execute_notebook", "machine", "record_run"]
 
 
 #: The file in an ``--out`` folder that collects what the kernels print themselves (their
 #: warnings, and the tracebacks of a kernel shut down mid-cell), rather than the terminal.
 KERNEL_LOG = "kernel.log"
+
+
+#: The key of the notebook metadata in which an executed notebook records its run: the data and
+#: budget it ran with, the machine, and its wall time (see :func:`record_run`).
+RUN_METADATA = "recasketch"
+
+#: The environment variables that the notebooks' parameter cell reads, by the name recorded.
+_PARAMETERS = {"data": "RECASKETCH_DATA", "budget": "RECASKETCH_BUDGET"}
 
 
 #: A tqdm bar's elapsed/remaining time and rate, e.g. `` [00:06<00:00, 5.69combination/s]``.
@@ -90,6 +99,129 @@ def _strip_volatile(nb) -> None:
             cell.outputs = _coalesce_streams(cell.outputs)
 
 
+def _parameter_default(nb, variable: str):
+    """The default the notebook's code gives ``variable``: ``os.environ.get("VAR", "default")``.
+
+    Examples
+    --------
+    >>> cell = nbformat.v4.new_code_cell('BUDGET = os.environ.get("RECASKETCH_BUDGET", "ci")  # ci | full')
+    >>> _parameter_default(nbformat.v4.new_notebook(cells=[cell]), "RECASKETCH_BUDGET")
+    'ci'
+    >>> _parameter_default(nbformat.v4.new_notebook(cells=[cell]), "RECASKETCH_DATA") is None
+    True
+    """
+    pattern = re.compile(r"""os\.environ\.get\(\s*["']""" + re.escape(variable)
+                         + r"""["']\s*,\s*["']([^"'\n]*)["']\s*\)""")
+    for cell in nb.cells:
+        found = pattern.search(cell.source) if cell.cell_type == "code" else None
+        if found:
+            return found.group(1)
+    return None
+
+
+def machine() -> dict:
+    """The machine this process runs on, as a run records it: nothing that changes between runs.
+
+    Returns
+    -------
+    dict
+        ``cpus`` (the CPUs this process may use), ``cpu`` (the processor's model name, or
+        ``None``), ``memory_gib`` (physical memory, rounded to a GiB, or ``None``), ``os``
+        (system and architecture, e.g. ``"Linux x86_64"``) and ``gpus`` (NVIDIA GPUs the
+        driver lists, or ``None`` where that cannot be told).
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count()
+    cpu = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = " ".join(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    cpu = cpu or platform.processor() or None
+    try:
+        memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+    except (AttributeError, ValueError, OSError):
+        memory = None
+    gpus = None
+    if platform.system() == "Linux":
+        listed = Path("/proc/driver/nvidia/gpus")
+        gpus = len(list(listed.iterdir())) if listed.is_dir() else 0
+    return {"cpus": cpus, "cpu": cpu, "memory_gib": memory,
+            "os": f"{platform.system()} {platform.machine()}".strip() or None, "gpus": gpus}
+
+
+def describe_machine(info) -> str:
+    """One line for a machine that :func:`machine` described.
+
+    Parameters
+    ----------
+    info : dict
+        :func:`machine`'s result, as a notebook's metadata holds it; missing keys are left out.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> describe_machine({"cpus": 2, "cpu": "Intel(R) Xeon(R) Processor @ 2.80GHz", "memory_gib": 24,
+    ...                   "os": "Linux x86_64", "gpus": 0})
+    '2 CPUs (Intel(R) Xeon(R) Processor @ 2.80GHz), 24 GiB memory, Linux x86_64, no NVIDIA GPU'
+    >>> describe_machine({"cpus": 1, "gpus": 2}), describe_machine({})
+    ('1 CPU, 2 NVIDIA GPUs', 'not recorded')
+    """
+    parts = []
+    if info.get("cpus"):
+        parts.append(f"{info['cpus']} CPU{'s' if info['cpus'] != 1 else ''}"
+                     + (f" ({info['cpu']})" if info.get("cpu") else ""))
+    if info.get("memory_gib"):
+        parts.append(f"{info['memory_gib']} GiB memory")
+    if info.get("os"):
+        parts.append(info["os"])
+    if info.get("gpus") is not None:
+        gpus = info["gpus"]
+        parts.append("no NVIDIA GPU" if gpus == 0 else f"{gpus} NVIDIA GPU{'s' if gpus != 1 else ''}")
+    return ", ".join(parts) or "not recorded"
+
+
+def record_run(nb, seconds=None, environ=None) -> dict:
+    """Write into ``nb.metadata["recasketch"]`` what the notebook ran with, and return it.
+
+    The data and budget are the environment variables the parameter cell reads
+    (``RECASKETCH_DATA``, ``RECASKETCH_BUDGET``), or the defaults the cell gives them where
+    they are not set; then this machine (:func:`machine`) and the wall time. Nothing else:
+    no date, so a notebook run again on the same machine changes only in its seconds.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook; changed in place.
+    seconds : float, default=None
+        The wall time of the execution, rounded to 0.1 s; ``None`` records none (a run that
+        did not complete).
+    environ : mapping, default=None
+        Where the variables are read; ``None`` reads ``os.environ`` (the kernel's).
+
+    Returns
+    -------
+    dict
+        The metadata written: ``data``, ``budget``, ``machine`` and, when given, ``seconds``.
+    """
+    environ = os.environ if environ is None else environ
+    record = {name: environ.get(variable) or _parameter_default(nb, variable)
+              for name, variable in _PARAMETERS.items()}
+    record["machine"] = machine()
+    if seconds is not None:
+        record["seconds"] = round(float(seconds), 1)
+    nb.metadata[RUN_METADATA] = record
+    return record
+
+
 def execute_notebook(path, out_path=None, timeout=None, cwd=None, kernel_log=None) -> Path:
     """Run the notebook at ``path`` in a fresh kernel and save it.
 
@@ -111,8 +243,9 @@ def execute_notebook(path, out_path=None, timeout=None, cwd=None, kernel_log=Non
     Returns
     -------
     Path
-        The written notebook. If a cell fails, the partly executed notebook is
-        still written (so the error can be read there) and the error is raised.
+        The written notebook, with what it ran with in its metadata (:func:`record_run`;
+        the wall time only when every cell ran). If a cell fails, the partly executed
+        notebook is still written (so the error can be read there) and the error is raised.
 
     Raises
     ------
@@ -127,15 +260,19 @@ def execute_notebook(path, out_path=None, timeout=None, cwd=None, kernel_log=Non
     client.on_notebook_start = functools.partial(_record_stops, client)
     running = {}
     client.on_cell_execute = lambda cell, cell_index: running.update(index=cell_index)
+    seconds = None
     with _open_kernel_log(kernel_log, path.name) as log:
+        start = time.perf_counter()
         try:
             client.execute(stdout=log, stderr=log)
+            seconds = time.perf_counter() - start
         except CellTimeoutError as exc:
             if timeout is None or "index" not in running:
                 raise
             raise CellTimeoutError(_timeout_message(nb.cells, running["index"], timeout)) from exc
         finally:
             _strip_volatile(nb)
+            record_run(nb, seconds)
             out_path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, out_path)
     return out_path

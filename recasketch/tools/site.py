@@ -1,11 +1,19 @@
 """Render the ordered notebooks as a small static tutorial that reads offline.
 
-``python -m recasketch.tools.site`` (what ``make html`` runs) writes ``site/``: an ``index.html``
-with one entry per notebook (its title, its purpose paragraph and the data it ran on) and
-one page per notebook with previous/next links and a table of contents. Pages are
-rendered by nbconvert's ``HTMLExporter`` with the small template in
-``recasketch/tools/site_templates/recasketch`` (JupyterLab's, less its CDN scripts); the index
-page is rendered by the same Jinja environment.
+``python -m recasketch.tools.site`` (what ``make html`` runs) writes ``site/`` in two sets of
+pages. The full-size run leads: the notebooks executed at budget ``full`` on the full-size
+synthetic stand-in, found in ``data/results/synthetic-full/``, make ``site/index.html`` and its
+pages, and the index opens with their headline figures beside the posts'. The sample run, the
+committed ``notebooks/`` that CI re-executes, follows in ``site/sample/``. Where no full-size
+notebook exists yet, the site is the sample run alone, in ``site/``.
+
+Each set has an ``index.html`` with one entry per notebook (its title, its purpose paragraph and
+the data it ran on) and one page per notebook with previous/next links and a table of contents.
+Every page says in a header line the data, budget and machine it ran on and its wall time, as
+the notebook's metadata records them (:func:`recasketch.tools.execute.record_run`) or, for the
+wall time, the sittings recorded beside it. Pages are rendered by nbconvert's ``HTMLExporter``
+with the small template in ``recasketch/tools/site_templates/recasketch`` (JupyterLab's, less
+its CDN scripts); the index page is rendered by the same Jinja environment.
 
 Every page works from a ``file://`` URL without a network: figures are the notebooks'
 own PNG outputs as ``data:`` URIs, images that HTML outputs take from local files are
@@ -28,17 +36,25 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 import bleach
 import nbformat
+import pandas as pd
 from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
 from .. import config
+from ..study import published
+from ..study.report import sittings
+from ..tuning.search import SearchResult
+from ..utils import duration
+from .execute import RUN_METADATA, describe_machine
 
-__all__ = ["Page", "build_site", "data_description", "sanitize_html"]
+__all__ = ["Headline", "Page", "build_site", "build_tutorial", "data_description",
+           "full_size_notebooks", "headline_figures", "run_header", "sanitize_html"]
 
 #: Where the site's nbconvert template lives (``template_name="recasketch"``).
 TEMPLATES_DIR = Path(__file__).resolve().parent / "site_templates"
@@ -50,6 +66,28 @@ SITE_INTRO = (
     "information, and what the recommendations look like. Read them in order; each page links "
     "to the next. Every number and figure here comes from the run of the notebook shown, on "
     "the data named below it."
+)
+
+#: Where ``make results`` writes the full-size run that leads the site.
+FULL_RESULTS = config.RESULTS_DIR / "synthetic-full"
+#: The folder of the site, under its root, that holds the sample run when the full-size run leads.
+SAMPLE_FOLDER = "sample"
+
+FULL_RUN = ("Full-size run — a synthetic stand-in calibrated to the posts, "
+            "not the real Sketchfab crawl")
+FULL_RUN_INTRO = (
+    "**The full-size run.** These pages are the notebooks executed at budget `full` on "
+    "`synthetic-full`: data made by `recasketch.datasets.synthetic` at the size of the real "
+    "Sketchfab crawl and calibrated so that the posts' settings score about what they scored "
+    "there (`data/calibration/report.md`). It is a stand-in, not the crawl: beside the posts' "
+    "figures, its numbers say whether the methods behave on data like theirs, not what the posts "
+    "would have found again."
+)
+SAMPLE_RUN = "Sample run — the small synthetic sample that CI re-executes"
+SAMPLE_RUN_INTRO = (
+    "**The sample run.** The notebooks executed at budget `ci` on the small synthetic "
+    "sample in `data/sample/`, as CI re-executes them: seconds a notebook, with numbers that "
+    "check the code rather than the methods."
 )
 
 #: The line ``recasketch.data.load_dataset`` writes as ``Dataset.description`` and the
@@ -211,6 +249,7 @@ class Page:
     data: str | None
     synthetic: bool
     toc: list = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -261,6 +300,178 @@ def _title_and_purpose(nb, fallback: str) -> tuple[str, str]:
     return fallback, ""
 
 
+#: How a sitting that did not complete ended, as :func:`recasketch.study.report.sittings` says it.
+_ENDED = {"interrupted": "was interrupted", "failed": "failed",
+          "no end recorded": "recorded no end"}
+
+
+def _wall_time(seconds, table) -> str:
+    """The wall time of the execution a page shows, and of the sittings before it.
+
+    Parameters
+    ----------
+    seconds : float or None
+        The wall time the notebook's metadata records, if any.
+    table : pandas.DataFrame
+        :func:`recasketch.study.report.sittings` for the notebook; its last row is the sitting
+        that wrote it.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> none = pd.DataFrame(columns=["started", "seconds", "status"])
+    >>> _wall_time(12.3, none), _wall_time(None, none)
+    ('12 s', 'not recorded')
+    >>> two = pd.DataFrame({"started": ["a", "b"], "seconds": [1984.5, 62.7],
+    ...                     "status": ["completed", "completed"]})
+    >>> _wall_time(None, two)
+    '63 s in its latest sitting, which resumed from the logs of 1 earlier sitting (33 min)'
+    >>> _wall_time(None, two.iloc[:1])
+    '33 min'
+    >>> _wall_time(None, two.assign(status=["completed", "interrupted"]))
+    '63 s in its latest sitting, which was interrupted, after 1 earlier sitting (33 min)'
+    """
+    if table.empty:
+        return "not recorded" if seconds is None else duration(seconds)
+    last, earlier = table.iloc[-1], table.iloc[:-1]
+    completed = last["status"] == "completed"
+    if seconds is None or not completed:
+        seconds = last["seconds"]
+    text = "not recorded" if pd.isna(seconds) else duration(seconds)
+    if earlier.empty and completed:
+        return text
+    text += " in its latest sitting"
+    if not completed:
+        text += f", which {_ENDED.get(last['status'], last['status'])}"
+    if earlier.empty:
+        return text
+    known = earlier["seconds"].dropna()
+    spent = duration(known.sum()) + (", and more not recorded" if len(known) < len(earlier) else "")
+    n = f"{len(earlier)} earlier sitting{'s' if len(earlier) > 1 else ''}"
+    text += f", which resumed from the logs of {n}" if completed else f", after {n}"
+    return f"{text} ({spent})"
+
+
+def run_header(nb, notebook) -> dict:
+    """What a page says it ran on: data, budget, machine and wall time, each or "not recorded".
+
+    The data is read from the outputs (:func:`data_description`), else the notebook's run
+    metadata (:func:`recasketch.tools.execute.record_run`); the budget and machine from that
+    metadata; the wall time from the metadata and the sittings recorded beside the notebook
+    (``sittings.jsonl``, written by ``make results``), which also tell a run that resumed from
+    the logs of earlier sittings.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook.
+    notebook : str or os.PathLike
+        Its file; the sittings are looked up in its folder.
+
+    Returns
+    -------
+    dict
+        ``{"Data": ..., "Budget": ..., "Machine": ..., "Wall time": ...}``, in that order.
+    """
+    notebook = Path(notebook)
+    record = nb.metadata.get(RUN_METADATA, {})
+    machine = record.get("machine")
+    return {
+        "Data": data_description(nb) or record.get("data") or "not recorded",
+        "Budget": record.get("budget") or "not recorded",
+        "Machine": describe_machine(machine) if machine else "not recorded",
+        "Wall time": _wall_time(record.get("seconds"), sittings(notebook.parent, notebook.name)),
+    }
+
+
+class Headline(NamedTuple):
+    """One headline figure of a notebook beside the post's, for the index's table."""
+
+    notebook: Path
+    measure: str
+    ours: float
+    post: float
+    source: str
+
+    @property
+    def difference(self) -> str:
+        """Ours against the post's, in per cent of the post's: ``"+23 %"``."""
+        return f"{100 * (self.ours - self.post) / self.post:+.0f} %"
+
+
+def _ours_in_table(path: Path, row: str) -> float:
+    """The value in ``row`` of the first column named ``ours ...`` of a CSV with an index."""
+    table = pd.read_csv(path, index_col=0)
+    return table.loc[row, next(c for c in table.columns if str(c).startswith("ours"))]
+
+
+def _best_search_score(path: Path) -> float:
+    """The ``p@k`` of a search's best successful call (``SearchResult.best``), from its CSV."""
+    return SearchResult(pd.read_csv(path), None, 0).best["p@k"]
+
+
+#: The figures the index shows beside the posts': (notebook stem, measure, the CSV the notebook
+#: writes beside itself, how to read ours from it, the post's figure, which post).
+_HEADLINES = [
+    ("01_wrmf_als", "ALS, best of post 1's grid: test p@5", "als_best.csv",
+     lambda path: _ours_in_table(path, "test p@5"), published.ALS_BEST["test_p@5"],
+     published.POST1),
+    ("02_warp_side_information", "WARP, best call of the search: test p@5",
+     "warp_search_calls.csv", _best_search_score, published.WARP_SEARCH["best_test_p@5"],
+     published.POST2),
+    ("02_warp_side_information", "WARP + tags, best call of the search: test p@5",
+     "warp_tags_search_calls.csv", _best_search_score,
+     published.WARP_SIDE_INFO_SEARCH["best_test_p@5"], published.POST2),
+]
+
+
+def headline_figures(notebooks) -> list[Headline]:
+    """Our headline figures beside the posts', read from the tables the notebooks wrote.
+
+    Parameters
+    ----------
+    notebooks : sequence of str or os.PathLike
+        Executed notebooks of a results run; each one's tables are read from its folder
+        (``als_best.csv`` for notebook 01, the searches' calls for notebook 02).
+
+    Returns
+    -------
+    list of Headline
+        In the notebooks' order; a figure whose table is missing or unreadable is left out.
+    """
+    found = []
+    for notebook in map(Path, notebooks):
+        for stem, measure, table, read, post, source in _HEADLINES:
+            if notebook.stem != stem or not (notebook.parent / table).is_file():
+                continue
+            try:
+                ours = float(read(notebook.parent / table))
+            except (OSError, KeyError, ValueError, IndexError, StopIteration, TypeError):
+                continue  # an unreadable table, or one without the figure: nothing to show
+            if pd.notna(ours):
+                found.append(Headline(notebook, measure, ours, post, source))
+    return found
+
+
+def full_size_notebooks(folder=FULL_RESULTS) -> list[Path]:
+    """The executed notebooks of a results run, in reading order (``NN_*.ipynb``).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike, default=FULL_RESULTS
+        A results folder, ``data/results/synthetic-full/`` by default.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Empty when the folder or its notebooks do not exist yet.
+    """
+    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
 class _Headings(HTMLParser):
     """Collect ``(level, id, text)`` of the h1–h6 in an HTML fragment, less anchor links."""
 
@@ -308,8 +519,12 @@ def _exporter() -> HTMLExporter:
     return exporter
 
 
-def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO) -> list[Path]:
+def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO, run=None, see_also=None,
+               headlines=(), to_come=()) -> list[Path]:
     """Render notebooks, in the order given, and an index page into ``out_dir``.
+
+    Every page opens with a line saying the data, budget, machine and wall time of its run
+    (:func:`run_header`).
 
     Parameters
     ----------
@@ -321,6 +536,17 @@ def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO) -> lis
         The index page's title.
     intro : str, default=SITE_INTRO
         The index page's opening paragraph (Markdown).
+    run : str, default=None
+        A one-line name of the run these notebooks are, shown on the index and every page.
+    see_also : str, default=None
+        A paragraph (Markdown) closing the index, e.g. a link to another set of pages.
+    headlines : sequence of Headline, default=()
+        Figures shown in a table at the top of the index (:func:`headline_figures`); those
+        of notebooks not in ``notebooks`` are left out.
+    to_come : sequence of dict, default=()
+        Notebooks not in this run yet, listed on the index as read in the sample run:
+        ``{"title": ..., "href": ...}``, ``href`` being the URL of the sample run's page,
+        relative to ``out_dir`` and quoted, or ``None``.
 
     Returns
     -------
@@ -353,15 +579,21 @@ def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO) -> lis
         title_, purpose = _title_and_purpose(nb, fallback=path.stem)
         data = data_description(nb)
         pages.append(Page(path, quote(f"{path.stem}.html", safe=""), title_, purpose, data,
-                          synthetic=bool(data and "SYNTHETIC" in data), toc=_toc(nb, exporter)))
+                          synthetic=bool(data and "SYNTHETIC" in data), toc=_toc(nb, exporter),
+                          facts=run_header(nb, path)))
 
+    by_notebook = {page.notebook.resolve(): page for page in pages}
+    table = [{"page": by_notebook[Path(h.notebook).resolve()], "measure": h.measure, "ours": h.ours,
+              "post": h.post, "difference": h.difference, "source": h.source}
+             for h in headlines if Path(h.notebook).resolve() in by_notebook]
     written = [out / "index.html"]
     written[0].write_text(exporter.environment.get_template("site_index.html.j2").render(
-        site={"title": title, "intro": intro, "pages": pages}), encoding="utf-8")
+        site={"title": title, "intro": intro, "pages": pages, "run": run, "see_also": see_also,
+              "headlines": table, "to_come": list(to_come)}), encoding="utf-8")
     for i, (page, nb) in enumerate(zip(pages, nbs)):
         resources = {
             "metadata": {"name": page.title, "path": str(page.notebook.parent)},
-            "site": {"index_href": "index.html", "toc": page.toc,
+            "site": {"index_href": "index.html", "toc": page.toc, "run": run, "facts": page.facts,
                      "prev": pages[i - 1] if i > 0 else None,
                      "next": pages[i + 1] if i + 1 < len(pages) else None},
         }
@@ -371,19 +603,103 @@ def build_site(notebooks, out_dir, *, title=SITE_TITLE, intro=SITE_INTRO) -> lis
     return written
 
 
+def build_tutorial(sample, out_dir, *, full=()) -> list[Path]:
+    """Render the full-size run, when there is one, and the sample run beside it.
+
+    With full-size notebooks, they make ``out_dir/index.html`` and its pages, named as the
+    synthetic stand-in they ran on; the index opens with their headline figures beside the
+    posts' (:func:`headline_figures`), lists the notebooks not yet run at full size, and links
+    to the sample run, rendered in ``out_dir/sample/`` with a link back. Without them the
+    sample run alone makes ``out_dir``, as :func:`build_site` writes it.
+
+    Parameters
+    ----------
+    sample : sequence of str or os.PathLike
+        The sample run's executed notebooks (``notebooks/NN_*.ipynb``), in reading order.
+    out_dir : str or os.PathLike
+        The site's folder; created if missing.
+    full : sequence of str or os.PathLike, default=()
+        The full-size run's executed notebooks (:func:`full_size_notebooks`), in reading order.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The pages written: the leading set's index and pages, then the sample run's.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        As :func:`build_site`, for either set.
+    """
+    sample, full, out = [Path(p) for p in sample], [Path(p) for p in full], Path(out_dir)
+    sample_intro = f"{SITE_INTRO}\n\n{SAMPLE_RUN_INTRO}"
+    full_intro = f"{SITE_INTRO}\n\n{FULL_RUN_INTRO}"
+    if not full:
+        return build_site(sample, out, intro=sample_intro, run=SAMPLE_RUN)
+    if not sample:
+        return build_site(full, out, intro=full_intro, run=FULL_RUN,
+                          headlines=headline_figures(full))
+    sample_pages = build_site(
+        sample, out / SAMPLE_FOLDER, intro=sample_intro, run=SAMPLE_RUN,
+        see_also=("Back to **[the full-size run](../index.html)**, the tutorial's headline: the "
+                  "notebooks at budget `full` on the synthetic stand-in for the real crawl, beside "
+                  "the posts' figures."))
+    present, to_come = {path.name for path in full}, []
+    for path in sample:
+        if path.name not in present:
+            title = _title_and_purpose(nbformat.read(path, as_version=4), fallback=path.stem)[0]
+            to_come.append({"title": title,
+                            "href": f"{SAMPLE_FOLDER}/{quote(f'{path.stem}.html', safe='')}"})
+            # its page from a site built before the full-size run existed, now linked from nowhere
+            (out / f"{path.stem}.html").unlink(missing_ok=True)
+    full_pages = build_site(
+        full, out, intro=full_intro, run=FULL_RUN, headlines=headline_figures(full),
+        to_come=to_come,
+        see_also=(f"Also here: **[the sample run]({SAMPLE_FOLDER}/index.html)**, the same "
+                  "notebooks on the small synthetic sample as CI re-executes them, where those "
+                  "not yet run at full size can be read."))
+    return full_pages + sample_pages
+
+
 def main(argv=None) -> int:
+    """Run the command line; see the module's docstring.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        0 once the site is written.
+    """
     parser = argparse.ArgumentParser(prog="python -m recasketch.tools.site",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="executed notebooks in reading order (default: notebooks/NN_*.ipynb)")
+                        help="the sample run's executed notebooks in reading order (default: "
+                             "notebooks/NN_*.ipynb); named without --full, they are the whole site")
+    parser.add_argument("--full", type=Path, default=None, metavar="DIR",
+                        help="the full-size run's folder, whose NN_*.ipynb lead the site when "
+                             "there are any (default: data/results/synthetic-full/ when no "
+                             "notebook is named)")
     parser.add_argument("--out", type=Path, default=config.PROJ_ROOT / "site",
                         help="output folder (default: site/)")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted(
         (config.PROJ_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    full_dir = args.full if args.full is not None else (None if args.notebooks else FULL_RESULTS)
     start = time.perf_counter()
-    written = build_site(notebooks, args.out)
-    print(f"{len(written)} pages in {args.out}/ ({time.perf_counter() - start:.1f} s); "
+    if full_dir is None:  # notebooks named alone: they are the site, as they are
+        full, written = [], build_site(notebooks, args.out)
+    else:
+        full = full_size_notebooks(full_dir)
+        if not full:
+            print(f"no full-size notebooks in {full_dir}/ yet: the site is the sample run alone")
+        written = build_tutorial(notebooks, args.out, full=full)
+    sets = (f"the full-size run ({len(full)} notebook{'s' if len(full) > 1 else ''}) and "
+            f"the sample run in {SAMPLE_FOLDER}/" if full and notebooks else "one run")
+    print(f"{len(written)} pages in {args.out}/, {sets} ({time.perf_counter() - start:.1f} s); "
           f"open {written[0]}")
     return 0
 
