@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
 from recasketch import build_interactions, load_dataset, metrics, threshold_interactions, train_test_split
@@ -109,3 +110,20 @@ def test_tag_idea_curves_choose_each_variants_epochs(tmp_path):
     assert curve.loc[curve["epoch"] == epochs, "validation"].iloc[0] == curve["validation"].max()
     assert fitted.item_features is tags and fitted.model.no_components == 8
     assert len(list(tmp_path.glob("tag-idea-*.pkl"))) == 1
+
+
+def test_fit_warps_fits_side_by_side_what_fit_warp_fits_and_shares_its_files(validation_split, tmp_path):
+    train, validation, test, users = validation_split
+    row = pd.Series({"epochs": 4.0, "learning_rate": 0.05, "no_components": 8.0, "alpha": 1e-4, "test": 0.2})
+    features = sp.identity(train.shape[1], format="csr", dtype=np.float32)
+    fitted = experiment.fit_warps({"plain": (train, row), "features": (train, row.to_dict() | {"epochs": 3},
+                                                                      features)},
+                                  random_state=1, cache_dir=tmp_path)
+    assert list(fitted) == ["plain", "features"]
+    assert len(list(tmp_path.glob("warp-*.pkl"))) == 2
+    alone = experiment.fit_warp(train, row, random_state=1)
+    np.testing.assert_array_equal(fitted["plain"].model.item_embeddings, alone.model.item_embeddings)
+    assert (fitted["features"].item_features != features).nnz == 0
+    read = experiment.fit_warp(train, row.to_dict() | {"epochs": 3}, features, random_state=1, cache_dir=tmp_path)
+    assert read.seconds == fitted["features"].seconds   # fit_warp reads the file fit_warps wrote
+    np.testing.assert_array_equal(read.model.item_embeddings, fitted["features"].model.item_embeddings)

@@ -29,7 +29,7 @@ from ..tuning.objectives import post_lightfm_params
 from . import published
 from .evaluation import PROTOCOLS, Fitted, epochs_on_validation, fit_timed, select_on_validation, small_grid
 
-__all__ = ["BASELINE_PROTOCOLS", "WARP_DIMENSIONS", "Chosen", "Prepared", "choose_baselines", "fit_als", "fit_warp",
+__all__ = ["BASELINE_PROTOCOLS", "WARP_DIMENSIONS", "Chosen", "Prepared", "choose_baselines", "fit_als", "fit_warp", "fit_warps",
            "in_folder", "prepare", "split_likes", "tag_idea_curves", "warp_model"]
 
 
@@ -102,6 +102,22 @@ def warp_model(point: Mapping, random_state=None) -> LightFM:
 WARP_DIMENSIONS = tuple(dict.fromkeys([*published.WARP_SEARCH["space"], *published.WARP_SIDE_INFO_SEARCH["space"]]))
 
 
+def _warp_job(likes, point: Mapping, item_features, random_state, num_threads, cache_dir) -> tuple:
+    """:func:`fit_warp`'s point (post 2's dimensions only), cache file and key."""
+    point = {name: point[name] for name in WARP_DIMENSIONS if name in point}
+    point.update(epochs=int(point["epochs"]), no_components=int(point["no_components"]))
+    key = {"point": point, "seed": random_state, "threads": num_threads,
+           "data": cache.fingerprint(likes, item_features)}
+    return point, cache.path_for(cache_dir, "warp", key), key
+
+
+def _train_warp(likes, point: Mapping, item_features=None, random_state=None, num_threads: int = 1) -> Fitted:
+    return fit_timed(lambda: warp_model(point, random_state),
+                     lambda m: m.fit(likes.tocoo(), epochs=point["epochs"], item_features=item_features,
+                                     num_threads=num_threads),
+                     item_features)
+
+
 def fit_warp(likes, point: Mapping, item_features=None, random_state=None, num_threads: int = 1,
              cache_dir=None) -> Fitted:
     """WARP trained on ``likes`` at a point of post 2's spaces, kept in ``cache_dir``.
@@ -109,14 +125,22 @@ def fit_warp(likes, point: Mapping, item_features=None, random_state=None, num_t
     ``point`` may be a row of a search's calls: its entries other than :data:`WARP_DIMENSIONS`
     (scores, seconds) are left out.
     """
-    point = {name: point[name] for name in WARP_DIMENSIONS if name in point}
-    point.update(epochs=int(point["epochs"]), no_components=int(point["no_components"]))
-    key = {"point": point, "seed": random_state, "threads": num_threads,
-           "data": cache.fingerprint(likes, item_features)}
-    return cache.cached(cache.path_for(cache_dir, "warp", key), key, lambda: fit_timed(
-        lambda: warp_model(point, random_state),
-        lambda m: m.fit(likes.tocoo(), epochs=point["epochs"], item_features=item_features, num_threads=num_threads),
-        item_features))
+    point, path, key = _warp_job(likes, point, item_features, random_state, num_threads, cache_dir)
+    return cache.cached(path, key, lambda: _train_warp(likes, point, item_features, random_state, num_threads))
+
+
+def fit_warps(jobs: Mapping[str, tuple], random_state=None, num_threads: int = 1, cache_dir=None) -> dict[str, Fitted]:
+    """:func:`fit_warp` for several models at once, side by side on the Dask cluster.
+
+    ``jobs`` maps a name to ``(likes, point)`` or ``(likes, point, item_features)``. Each model
+    is the one :func:`fit_warp` gives, kept in the same file, so either reads the other's.
+    """
+    tasks = {}
+    for name, job in jobs.items():
+        likes, point, item_features = (*job, None)[:3]
+        point, path, key = _warp_job(likes, point, item_features, random_state, num_threads, cache_dir)
+        tasks[name] = (path, key, {"likes": likes, "point": point, "item_features": item_features})
+    return cache.cached_map(_train_warp, tasks, shared={"random_state": random_state, "num_threads": num_threads})
 
 
 class Chosen(NamedTuple):
