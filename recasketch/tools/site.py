@@ -662,18 +662,7 @@ def build_tutorial(sample, out_dir, *, full=()) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    """Run the command line; see the module's docstring.
-
-    Parameters
-    ----------
-    argv : list of str, default=None
-        The arguments; ``None`` reads ``sys.argv``.
-
-    Returns
-    -------
-    int
-        0 once the site is written.
-    """
+    """The command line of the module's docstring on ``argv`` (``None``: ``sys.argv``); 0 once the site is written."""
     parser = argparse.ArgumentParser(prog="python -m recasketch.tools.site",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
