@@ -367,7 +367,7 @@ def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split
 
     from recasketch import metrics
     from recasketch.models.baselines import Popularity
-    from recasketch.study.evaluation import PROTOCOLS
+    from recasketch.study.evaluation import PROTOCOLS, Fitted
     from recasketch.study.posts import Candidate, compare_models
 
     train, test, users = split
@@ -388,6 +388,12 @@ def test_compare_models_trains_and_scores_each_candidate_in_both_protocols(split
     assert (table["low"] < table["high"]).any() and (table["metric"] == "p@3").all()
     with pytest.raises(ValueError, match="give its Candidate the epochs"):
         compare_models({"WARP": LightFM()}, train, test, users, k=3)
+    # a model trained already is scored as it is, with its own seconds: the same rows, not trained again
+    trained = warp.item_embeddings.copy()
+    again = compare_models({"WARP": Fitted(warp, None, 12.5)}, train, test, users, k=3)
+    np.testing.assert_array_equal(warp.item_embeddings, trained)
+    assert again["mean"].tolist() == table.loc[table.model == "WARP", "mean"].tolist()
+    assert (again["fit seconds"] == 12.5).all()
 
 
 def test_warp_searches_run_both_searches_as_notebook_02_and_read_them_back(tmp_path, split, monkeypatch):

@@ -16,7 +16,7 @@ from ..tuning.search import SearchResult, projected_search_seconds, read_search_
 from ..tuning.search_log import dimensions, keyed_path, log_file, objective_key, search_key
 from ..utils import duration
 from . import budgets
-from .evaluation import PROTOCOLS
+from .evaluation import PROTOCOLS, Fitted
 
 __all__ = ["BATCH", "PROJECTION_CALLS", "Candidate", "compare_models", "warp_search", "warp_searches"]
 
@@ -54,9 +54,10 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
 
     Parameters
     ----------
-    candidates : mapping of str to Candidate
+    candidates : mapping of str to Candidate or Fitted
         Display name -> model to train (in order; a bare model is taken as
-        ``Candidate(model)``).
+        ``Candidate(model)``), or a model trained already
+        (:class:`recasketch.study.evaluation.Fitted`: scored as it is, with its seconds).
     train, test : scipy.sparse matrix of shape (n_users, n_items)
     users : array-like of int, default=None
         Users to score (the split's ``user_index``).
@@ -78,6 +79,10 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
     """
     rows = []
     for name, candidate in candidates.items():
+        if isinstance(candidate, Fitted):
+            model, item_features, seconds = candidate
+            rows += _score_both(name, model, item_features, seconds, train, test, users, k, n_boot, random_state)
+            continue
         if not isinstance(candidate, Candidate):
             candidate = Candidate(candidate)
         model = candidate.model
@@ -90,13 +95,20 @@ def compare_models(candidates: Mapping[str, Candidate], train, test, users=None,
         else:
             model.fit(sp.csr_matrix(train), show_progress=False)
         seconds = time.perf_counter() - start
-        for exclude, protocol in zip((False, True), PROTOCOLS):
-            per_user = metrics.precision_at_k(model, test, k, users=users, item_features=candidate.item_features,
-                                              exclude=train if exclude else None, per_user=True)
-            ci = metrics.bootstrap_ci(per_user, n_boot=n_boot, random_state=random_state)
-            rows.append({"model": name, "protocol": protocol, "metric": f"p@{k}", "mean": ci.mean, "low": ci.low,
-                         "high": ci.high, "fit seconds": seconds})
+        rows += _score_both(name, model, candidate.item_features, seconds, train, test, users, k, n_boot, random_state)
     return pd.DataFrame(rows, columns=["model", "protocol", "metric", "mean", "low", "high", "fit seconds"])
+
+
+def _score_both(name, model, item_features, seconds, train, test, users, k, n_boot, random_state) -> list[dict]:
+    """:func:`compare_models`' two rows of one trained model: test p@k in each protocol, with its interval."""
+    rows = []
+    for exclude, protocol in zip((False, True), PROTOCOLS):
+        per_user = metrics.precision_at_k(model, test, k, users=users, item_features=item_features,
+                                          exclude=train if exclude else None, per_user=True)
+        ci = metrics.bootstrap_ci(per_user, n_boot=n_boot, random_state=random_state)
+        rows.append({"model": name, "protocol": protocol, "metric": f"p@{k}", "mean": ci.mean, "low": ci.low,
+                     "high": ci.high, "fit seconds": seconds})
+    return rows
 
 
 def warp_search(train, test, users=None, budget: str = "ci", item_features=None, x0=None, validation=None,
