@@ -201,7 +201,8 @@ def projected_search_seconds(calls: pd.DataFrame, n_calls: int, epochs=None) -> 
     Parameters
     ----------
     calls : pandas.DataFrame
-        ``SearchResult.calls`` (needs ``epochs``, ``seconds`` and ``status``).
+        ``SearchResult.calls`` (needs ``epochs``, ``seconds`` and ``status``). A learning-curve
+        search's calls are timed by their ``epochs trained``, not by the best ``epochs``.
     n_calls : int
     epochs : tuple of (int, int), default=None
         The epochs range of the search to project; a call is assumed to draw its
@@ -213,10 +214,13 @@ def projected_search_seconds(calls: pd.DataFrame, n_calls: int, epochs=None) -> 
     >>> calls = pd.DataFrame({"epochs": [10, 30], "seconds": [1.0, 3.0], "status": ["ok", "ok"]})
     >>> projected_search_seconds(calls, 250), projected_search_seconds(calls, 250, epochs=(1, 259))
     (500.0, 3250.0)
+    >>> projected_search_seconds(calls.assign(**{"epochs trained": [20, 60]}), 250, epochs=(1, 259))
+    1625.0
     """
     ok = calls[calls["status"] == "ok"]
     if ok.empty:
         raise ValueError("No successful call to project from.")
-    per_epoch = float((ok["seconds"] / ok["epochs"]).median())
+    trained = ok["epochs trained"] if "epochs trained" in ok else ok["epochs"]   # a curve trains past its best
+    per_epoch = float((ok["seconds"] / trained).median())
     mean_epochs = float(ok["epochs"].mean()) if epochs is None else (epochs[0] + epochs[1]) / 2
     return per_epoch * mean_epochs * int(n_calls)
