@@ -39,8 +39,13 @@ def test_full_size_cost_counts_the_sittings_that_computed_the_results(tmp_path):
     assert "computed its results in 80 min (2 sittings, started 2026-12-02)" in sentence
     assert sentence.endswith("re-executed from its logs, it took 90 s.")
     assert full_size_cost("03_y.ipynb", folder=tmp_path).startswith("Not yet run at `full`")
+    assert full_size_cost("03_y.ipynb", folder=tmp_path, this_run=True).startswith("This is the full-size run")
     note = budget_note("02_x.ipynb", "full")
     assert note.startswith("**Budget `full`:**") and "12 calls (4 random)" in note
+    from recasketch import config
+    # a notebook with no sitting yet, executing into the full-size run's own folder, is that run
+    assert "This is the full-size run" in budget_note("02_x.ipynb", "full", results=config.RESULTS_DIR / "synthetic-full")
+    assert "This is the full-size run" not in budget_note("02_x.ipynb", "full", results=tmp_path)
 
 
 def test_search_method_note_is_written_from_notebook_04s_tables(tmp_path):

@@ -151,13 +151,14 @@ def describe_sittings(table, this_run_seconds: float) -> str:
     return sentence + "."
 
 
-def full_size_cost(notebook: str, folder=None) -> str:
+def full_size_cost(notebook: str, folder=None, this_run: bool = False) -> str:
     """A sentence on what ``notebook`` cost at ``full`` on the full-size synthetic preset.
 
     Read from the sittings that ``make results DATA=synthetic-full`` recorded (``folder``,
     by default ``data/results/synthetic-full/``): the longest completed sitting and the
     interrupted ones it resumed from are the run that computed the results; sittings after
-    it re-executed the notebook from its logs.
+    it re-executed the notebook from its logs. ``this_run``: the notebook is executing into that
+    folder now, so a first run says that it is the one computing them.
 
     Examples
     --------
@@ -168,6 +169,9 @@ def full_size_cost(notebook: str, folder=None) -> str:
     table = sittings(folder, notebook)
     done = table.index[table["status"] == "completed"]
     if not len(done):
+        if this_run:
+            return ("This is the full-size run computing its results: `sittings.jsonl` beside it records how "
+                    "long it takes, and the rendered page says it.")
         return (f"Not yet run at `full` on the full-size preset "
                 f"(`make results DATA=synthetic-full NOTEBOOKS=notebooks/{notebook}`).")
     last = table.loc[done, "seconds"].idxmax()
@@ -185,10 +189,16 @@ def full_size_cost(notebook: str, folder=None) -> str:
     return sentence + "."
 
 
-def budget_note(notebook: str, budget: str) -> str:
-    """Markdown for the top of a notebook: what it computes at ``budget``, and the full-size run's cost."""
+def budget_note(notebook: str, budget: str, results=None) -> str:
+    """Markdown for the top of a notebook: what it computes at ``budget``, and the full-size run's cost.
+
+    ``results`` is the folder the notebook writes to (``None`` for a quick run); the full-size
+    run's own folder makes a first run say that it is the one computing the results.
+    """
+    full = config.RESULTS_DIR / "synthetic-full"
+    this_run = results is not None and Path(results).resolve() == full.resolve() and budget == "full"
     return (f"**Budget `{budget}`:**\n\n{budgets.describe(notebook[:2], budget)}\n\n"
-            f"{full_size_cost(notebook)}")
+            f"{full_size_cost(notebook, full, this_run)}")
 
 
 def search_method_note(calls=None, table=None, folder=None, budget: str = "full",
