@@ -245,7 +245,12 @@ def test_main_leads_with_the_full_size_run_when_its_folder_has_one(tmp_path, cap
     assert main(["--out", str(out), "--full", str(tmp_path / "full"), *map(str, sample)]) == 0
     assert "no full-size notebooks" in capsys.readouterr().out
     assert "Sample run" in (out / "index.html").read_text(encoding="utf-8")
-    _described_notebook(tmp_path / "full" / "01_a.ipynb")
+    stopped = _described_notebook(tmp_path / "full" / "01_a.ipynb")   # a run that did not complete
+    assert main(["--out", str(out), "--full", str(tmp_path / "full"), *map(str, sample)]) == 0
+    assert "no full-size notebooks" in capsys.readouterr().out   # a partly executed copy is never shown
+    nb = nbformat.read(stopped, as_version=4)
+    record_run(nb, seconds=5.0, environ={"RECASKETCH_DATA": "mine", "RECASKETCH_BUDGET": "full"})
+    nbformat.write(nb, stopped)
     assert main(["--out", str(out), "--full", str(tmp_path / "full"), *map(str, sample)]) == 0
     assert "and the sample run in sample/" in capsys.readouterr().out
     assert "Full-size run" in (out / "index.html").read_text(encoding="utf-8")

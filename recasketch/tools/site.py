@@ -467,9 +467,18 @@ def full_size_notebooks(folder=FULL_RESULTS) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        Empty when the folder or its notebooks do not exist yet.
+        Empty when the folder or its notebooks do not exist yet. A notebook whose run did not
+        complete (no wall time in its run record: stopped, failed, or still running) is left
+        out, so that a partly executed copy is never shown as the run's.
     """
-    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    def completed(path: Path) -> bool:
+        try:
+            record = nbformat.read(path, as_version=4).metadata.get(RUN_METADATA, {})
+        except Exception:  # unreadable, e.g. being written
+            return False
+        return record.get("seconds") is not None
+
+    return [path for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")) if completed(path)]
 
 
 class _Headings(HTMLParser):
