@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from sklearn.model_selection import ParameterGrid
+
 from ..config import BUDGETS, check_budget
 from ..utils import duration
 from . import published
 
-__all__ = ["BUDGETS", "FULL_MAX_EPOCHS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid", "check_budget",
-           "describe", "scale_out", "study", "warp_search"]
+__all__ = ["BUDGETS", "FULL_MAX_EPOCHS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid",
+           "check_budget", "describe", "scale_out", "study", "warp_search"]
 
 #: The ALS grid of notebook 01 (and of notebook 02's ALS baseline) at each budget.
 _ALS_GRIDS = {
@@ -61,6 +63,10 @@ class SearchBudget(NamedTuple):
     def searched(self) -> dict:
         """The dimensions the minimiser searches: all of ``space``, or all but ``epochs`` for a curve."""
         return {n: d for n, d in self.space.items() if self.method == "forest" or n != "epochs"}
+
+    def with_calls(self, calls: tuple | None) -> "SearchBudget":
+        """This search with ``calls``, ``(n_calls, n_initial_points)``, in place of its counts (``None``: as is)."""
+        return self if calls is None else self._replace(n_calls=int(calls[0]), n_initial_points=int(calls[1]))
 
     @property
     def max_epochs(self) -> int:
@@ -279,13 +285,6 @@ def _search_line(plan: SearchBudget) -> str:
             f"{plan.space['epochs'][0]}-{plan.space['epochs'][1]} a dimension")
 
 
-def _combinations(grid: dict) -> int:
-    count = 1
-    for values in grid.values():
-        count *= len(values)
-    return count
-
-
 def describe(notebook: str, budget: str) -> str:
     """What ``notebook`` (``"01"`` ... ``"05"``) computes at ``budget``, as Markdown bullets.
 
@@ -301,7 +300,7 @@ def describe(notebook: str, budget: str) -> str:
         grid = als_grid(budget)
         whole = " (post 1's whole grid)" if grid == published.ALS_GRID else ""
         epochs = published.ALS_EPOCHS
-        return (f"* ALS grid: {_combinations(grid)} combinations{whole}, each scored at {len(epochs)} checkpoints "
+        return (f"* ALS grid: {len(ParameterGrid(grid))} combinations{whole}, each scored at {len(epochs)} checkpoints "
                 f"(epochs {epochs[0]}-{epochs[-1]})")
     if notebook == "02":
         return "\n".join([f"* WARP search: {_search_line(warp_search(budget))}",
@@ -311,15 +310,12 @@ def describe(notebook: str, budget: str) -> str:
         return "* Nothing searched here: notebook 01's grid and notebook 02's searches are read back from their logs"
     if notebook == "04":
         plan = study(budget)
-        lines = [f"* ALS grid chosen on validation: {_combinations(plan.als_grid)} combinations"]
+        lines = [f"* ALS grid chosen on validation: {len(ParameterGrid(plan.als_grid))} combinations"]
         for side, name in ((False, "WARP search"), (True, "WARP + tags search")):
-            search = warp_search(budget, side_information=side)
-            calls = plan.search_calls(side)
-            if calls is not None:
-                search = search._replace(n_calls=calls[0], n_initial_points=calls[1])
+            search = warp_search(budget, side_information=side).with_calls(plan.search_calls(side))
             lines.append(f"* {name} chosen on validation: {_search_line(search)}")
-        lines += [f"* Baselines: item-kNN {_combinations(plan.knn_grid)}, BPR {_combinations(plan.bpr_grid)} and "
-                  f"tags only {_combinations(plan.tags_only_grid)} settings",
+        knn, bpr, tags = (len(ParameterGrid(g)) for g in (plan.knn_grid, plan.bpr_grid, plan.tags_only_grid))
+        lines += [f"* Baselines: item-kNN {knn}, BPR {bpr} and tags only {tags} settings",
                   f"* Tag ideas: {3 + len(plan.tag_weights) + len(plan.min_models) + len(plan.min_likes)} "
                   "feature variants (identity alone, the post's, a permuted control and the ideas), each along "
                   "its own learning curve",
@@ -331,7 +327,7 @@ def describe(notebook: str, budget: str) -> str:
         plan = scale_out(budget)
         epochs = plan.search_space(budget)["epochs"]
         return "\n".join([
-            f"* ALS grid on each scheduler: {_combinations(plan.grid)} combinations x {len(plan.grid_epochs)} "
+            f"* ALS grid on each scheduler: {len(ParameterGrid(plan.grid))} combinations x {len(plan.grid_epochs)} "
             "checkpoints",
             f"* Searches: {plan.search_calls} calls (epochs {epochs[0]}-{epochs[1]}) for each of "
             f"{len(plan.search_seeds)} seeds, serial and {plan.n_points} at a time",

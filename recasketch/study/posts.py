@@ -136,9 +136,7 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
     ``(n_calls, n_initial_points)``, replaces the budget's counts (notebook 04's smaller
     searches, :meth:`recasketch.study.budgets.StudyBudget.search_calls`).
     """
-    plan = budgets.warp_search(budget, side_information=item_features is not None)
-    if calls is not None:
-        plan = plan._replace(n_calls=int(calls[0]), n_initial_points=int(calls[1]))
+    plan = budgets.warp_search(budget, side_information=item_features is not None).with_calls(calls)
     name = ("warp_tags_search" if item_features is not None else "warp_search") + \
         ("_validation" if validation is not None else "")
     held_out, also = (test, {"p@k filtered": (test, train)}) if validation is None else \
