@@ -30,9 +30,13 @@ class MarkedObjective(LightFMObjective):
     marker_dir = None
     slow = False
     fail_above = None
+    sleep_at = {}  # learning rate -> seconds the call sleeps first
 
     def __call__(self, point):
-        (Path(self.marker_dir) / f"call-{uuid.uuid4().hex}").write_text(json.dumps(point, default=float))
+        name = uuid.uuid4().hex
+        (Path(self.marker_dir) / f"call-{name}").write_text(json.dumps(point, default=float))
+        (Path(self.marker_dir) / f"start-{name}").write_text(json.dumps([point, time.time()], default=float))
+        time.sleep(self.sleep_at.get(point["learning_rate"], 0))
         if self.slow:
             pid_file = Path(self.marker_dir) / "killme"
             if not pid_file.exists():
@@ -40,7 +44,20 @@ class MarkedObjective(LightFMObjective):
                 time.sleep(120)
         if self.fail_above is not None and point["no_components"] > self.fail_above:
             raise FitFailed("the fit diverged: simulated")
-        return super().__call__(point)
+        scores = super().__call__(point)
+        (Path(self.marker_dir) / f"end-{name}").write_text(json.dumps([point, time.time()], default=float))
+        return scores
+
+
+def timeline(marker_dir) -> list:
+    """Each evaluation's learning rate and its (start, end) wall times."""
+    folder = Path(marker_dir)
+    out = []
+    for start_file in folder.glob("start-*"):
+        point, start = json.loads(start_file.read_text())
+        end = json.loads((folder / start_file.name.replace("start-", "end-")).read_text())[1]
+        out.append((point["learning_rate"], start, end))
+    return out
 
 
 def objective(split, marker_dir, **attrs):
@@ -104,10 +121,11 @@ def test_x0_points_are_run_first_and_marked(split, client, tmp_path):
     assert (result.calls.origin == "search").sum() == 4
 
 
-def test_diverged_fits_are_logged_as_failed(split, client, tmp_path):
+@pytest.mark.parametrize("pipelined", [False, True], ids=["batches", "pipelined"])
+def test_diverged_fits_are_logged_as_failed(pipelined, split, client, tmp_path):
     log = tmp_path / "search.jsonl"
     result = batched_search(objective(split, tmp_path, fail_above=5), SPACE, 8, log_path=log, n_initial_points=4,
-                            n_points=2, scheduler=client, random_state=1, progress=False)
+                            n_points=2, scheduler=client, random_state=1, progress=False, pipelined=pipelined)
     failed = result.calls[result.calls.no_components > 5]
     assert len(failed) >= 1 and result.n_failed == len(failed)
     assert (failed.status == "failed").all() and (failed.objective == WORST_VALUE).all()
@@ -116,12 +134,13 @@ def test_diverged_fits_are_logged_as_failed(split, client, tmp_path):
     check_log(log, result.calls)
 
 
-def test_a_worker_killed_mid_search_loses_nothing(split, client, tmp_path):
+@pytest.mark.parametrize("pipelined", [False, True], ids=["batches", "pipelined"])
+def test_a_worker_killed_mid_search_loses_nothing(pipelined, split, client, tmp_path):
     pids = set(client.run(os.getpid).values())
     killer, killed = kill_on_mark(tmp_path / "killme")
     log = tmp_path / "search.jsonl"
     result = batched_search(objective(split, tmp_path, slow=True), SPACE, 6, log_path=log, n_initial_points=4,
-                            n_points=2, scheduler=client, random_state=5, progress=False)
+                            n_points=2, scheduler=client, random_state=5, progress=False, pipelined=pipelined)
     killer.join()
     assert killed["pid"] in pids
     assert len(result.calls) == 6 and result.n_failed == 0
@@ -129,11 +148,12 @@ def test_a_worker_killed_mid_search_loses_nothing(split, client, tmp_path):
     assert evaluations(tmp_path) >= 7  # the killed call ran again elsewhere
     (tmp_path / "unkilled").mkdir()
     unkilled = batched_search(objective(split, tmp_path / "unkilled"), SPACE, 6, n_initial_points=4,
-                              n_points=2, scheduler=client, random_state=5, progress=False)
+                              n_points=2, scheduler=client, random_state=5, progress=False, pipelined=pipelined)
     assert points(unkilled.calls) == points(result.calls)
 
 
-def test_a_search_interrupted_on_the_client_resumes_from_its_log(split, client, tmp_path, monkeypatch):
+@pytest.mark.parametrize("pipelined", [False, True], ids=["batches", "pipelined"])
+def test_a_search_interrupted_on_the_client_resumes_from_its_log(pipelined, split, client, tmp_path, monkeypatch):
     log = tmp_path / "search.jsonl"
     obj = objective(split, tmp_path)
     append = search_log.append_record
@@ -146,7 +166,7 @@ def test_a_search_interrupted_on_the_client_resumes_from_its_log(split, client, 
     monkeypatch.setattr(search_log, "append_record", interrupt_after_three_calls)
     with pytest.raises(KeyboardInterrupt):
         batched_search(obj, SPACE, 8, log_path=log, n_initial_points=4, n_points=2, scheduler=client,
-                       random_state=2, progress=False)
+                       random_state=2, progress=False, pipelined=pipelined)
     monkeypatch.setattr(search_log, "append_record", append)
     logged = read_search_log(log, SPACE)
     assert len(logged) == 3
@@ -154,7 +174,7 @@ def test_a_search_interrupted_on_the_client_resumes_from_its_log(split, client, 
     before = evaluations(tmp_path)
 
     resumed = batched_search(obj, SPACE, 8, log_path=log, n_initial_points=4, n_points=2, scheduler=client,
-                             random_state=2, progress=False)
+                             random_state=2, progress=False, pipelined=pipelined)
     assert resumed.n_resumed == 3 and len(resumed.calls) == 8
     assert evaluations(tmp_path) - before == 5  # only the missing calls ran
     pd.testing.assert_frame_equal(resumed.calls.iloc[:3], logged)
@@ -203,3 +223,41 @@ def test_compare_searches_runs_three_searches_per_seed(split, client, tmp_path):
     timed = table[table.search == "batched x2, equal wall time"]
     assert ((timed.calls >= 2) & (timed.calls <= 16)).all()
     assert table.best.between(0, 1).all()
+
+
+def test_a_pipelined_search_keeps_both_workers_busy_and_proposes_the_same_points_whatever_finishes_first(
+        split, client, tmp_path):
+    # x0: a quick call and a slow one (3 s), told apart by their learning rates; the third call is
+    # proposed once the first is told. Pipelined, it starts while the slow call still runs; batched,
+    # it waits for it.
+    quick, slow = 0.0456, 0.0123
+    x0 = [{"epochs": 3, "learning_rate": quick, "no_components": 4},
+          {"epochs": 4, "learning_rate": slow, "no_components": 4}]
+    space = SPACE
+    runs = {}
+    for name, pipelined, sleep in [("pipelined", True, {slow: 3.0}), ("batched", False, {slow: 3.0}),
+                                   ("pipelined, nothing slow", True, {})]:
+        folder = tmp_path / name.replace(", ", "-")
+        folder.mkdir()
+        log = folder / "search.jsonl"
+        runs[name] = batched_search(objective(split, folder, sleep_at=sleep), space, 7, log_path=log,
+                                    x0=x0, n_initial_points=2, n_points=2, scheduler=client, random_state=4,
+                                    progress=False, pipelined=pipelined)
+        check_log(log, runs[name].calls)
+        times = timeline(folder)
+        slow_end = next(end for rate, _, end in times if rate == slow)
+        later = [start for rate, start, _ in times if rate not in (quick, slow)]
+        assert len(times) == 7 and len(later) == 5
+        if name == "pipelined":
+            assert min(later) < slow_end  # a worker started the third call while the slow one ran
+        elif name == "batched":
+            assert min(later) >= slow_end  # the batch waited for its slow call
+    assert len(runs["pipelined"].calls) == 7 and runs["pipelined"].n_failed == 0
+    # which call finished first changes nothing: the same points with or without the slow call
+    assert points(runs["pipelined"].calls) == points(runs["pipelined, nothing slow"].calls)
+    assert len(runs["pipelined"].optimize_result.x_iters) == 7
+    # its log is resumed like any other: the batched search extends it
+    log = tmp_path / "pipelined" / "search.jsonl"
+    more = batched_search(objective(split, tmp_path / "pipelined"), space, 9, log_path=log, x0=x0,
+                          n_initial_points=2, n_points=2, scheduler=client, random_state=4, progress=False)
+    assert more.n_resumed == 7 and len(more.calls) == 9

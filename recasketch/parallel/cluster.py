@@ -372,7 +372,8 @@ def _pinned(function: Callable, *args, **kwargs):
 
 
 def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_result: Callable,
-                  shared: Mapping | None = None, common: Mapping | None = None, max_resubmits: int = 3) -> int:
+                  shared: Mapping | None = None, common: Mapping | None = None, max_resubmits: int = 3,
+                  more: Callable | None = None) -> int:
     """Run ``function(**call, **common, **shared)`` for every call on the cluster.
 
     Parameters
@@ -395,11 +396,15 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
     max_resubmits : int, default=3
         How often one call is submitted again after its task was cancelled because its
         inputs were lost.
+    more : callable, default=None
+        ``more(call, result)``, called after ``on_result``: further calls to run, submitted at
+        once (e.g. the next proposal of a search that keeps every worker busy). ``None`` or
+        an empty list: none.
 
     Returns
     -------
     int
-        The number of tasks run.
+        The number of tasks run, those that ``more`` added included.
 
     Notes
     -----
@@ -440,6 +445,12 @@ def map_unordered(client, function: Callable, calls: Iterable[Mapping], on_resul
                 pending.add(again)
                 continue
             on_result(calls[index], result)
+            for call in (more(calls[index], result) if more is not None else None) or ():
+                calls.append(call)
+                resubmits.append(0)
+                again = submit(len(calls) - 1)
+                futures[again] = len(calls) - 1
+                pending.add(again)
     except BaseException:
         client.cancel(list(futures))
         raise

@@ -8,6 +8,15 @@ proposal the optimizer is told a *constant lie* for it, the best value seen so f
 the next proposal looks elsewhere), evaluates the batch on the cluster's workers,
 ``tell``\\ s the true values, and asks again.
 
+A batch waits for its slowest call, and at the posts' scale, where one call trains for
+minutes, that leaves workers idle for a large share of the search. With
+``pipelined=True`` the search instead keeps every worker busy: call ``j`` is proposed as
+soon as calls ``0 .. j - n_points`` have been told, with a constant lie for each call
+proposed since, and starts on the worker that call ``j - n_points`` left free. The
+proposals depend only on the seed and the values of the calls before them, never on
+which call finished first, so a pipelined search is as reproducible as a batched one (its
+points are not the same as the batched search's).
+
 It keeps :func:`~recasketch.tuning.search.resumable_search`'s contract: the same JSON-lines log
 (each call appended as it finishes, numbered in the order calls finish), the same
 resume (a rerun reads the log, tells the optimizer every logged call and runs only the
@@ -48,7 +57,7 @@ def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls
                    n_initial_points: int = 10, target: str = "p@k", n_points: int | None = None,
                    base_estimator: str = "ET", acq_func: str = "EI", acq_optimizer: str = "sampling",
                    strategy: str = "cl_min", scheduler=None, time_budget_s: float | None = None,
-                   random_state: int | None = None, progress: bool = True) -> SearchResult:
+                   random_state: int | None = None, progress: bool = True, pipelined: bool = False) -> SearchResult:
     """Maximise ``objective[target]`` with batches of scikit-optimize proposals run in parallel.
 
     Parameters
@@ -95,6 +104,10 @@ def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls
         search proposes the same points, whatever order the calls finish in.
     progress : bool, default=True
         Show a progress bar over calls.
+    pipelined : bool, default=False
+        Propose each call as soon as the call ``n_points`` before it is told, instead of
+        batch by batch (see above): no worker waits for the slowest call of a batch. With
+        ``time_budget_s``, no call is started after it has passed.
 
     Returns
     -------
@@ -133,8 +146,9 @@ def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls
         if done:
             optimizer.tell([point_of(dims, r["params"]) for r in done], [r["objective"] for r in done])
         pending_starts = starts[sum(r["origin"] == "x0" for r in done):]
-        _run_batches(objective, optimizer, done, pending_starts, n_calls, dims, target, scheduler, n_points,
-                     strategy, time_budget_s, log_path, progress)
+        run = _run_pipelined if pipelined else _run_batches
+        run(objective, optimizer, done, pending_starts, n_calls, dims, target, scheduler, n_points, strategy,
+            time_budget_s, log_path, progress)
     result = optimizer.get_result() if optimizer.Xi else None
     return SearchResult(calls_frame(done, names), result, n_resumed)
 
@@ -164,6 +178,77 @@ def _run_batches(objective, optimizer, done: list, pending_starts: list, n_calls
     finally:
         bar.close()
         shared.release()
+
+
+def _run_pipelined(objective, optimizer, done: list, pending_starts: list, n_calls: int, dims, target: str,
+                   scheduler, n_points, strategy: str, time_budget_s, log_path, progress: bool) -> None:
+    """Keep ``n_points`` calls running until ``n_calls`` calls are ``done``: call ``j`` of this run is
+    proposed right after call ``j - n_points`` is told, the calls are told in the order they were
+    proposed, and a call that finishes before the ones proposed ahead of it waits to be told."""
+    names = [d.name for d in dims]
+    client = _client(scheduler)
+    width = n_points or cluster.n_workers(client)
+    shared = cluster.Shared(client, objective=objective)
+    bar = progress_bar(n_calls, len(done), progress)
+    started = time.perf_counter()
+    to_run = n_calls - len(done)
+    proposed, finished = [], {}  # this run's calls in the order proposed; those finished, not yet told
+
+    def propose() -> list:
+        """The calls that may start now: those proposed while fewer than ``width`` wait to be told."""
+        calls = []
+        while len(proposed) < to_run and len(proposed) - optimizer_told[0] < width and (
+                time_budget_s is None or time.perf_counter() - started < time_budget_s):
+            call = _propose_one(optimizer, pending_starts, proposed[optimizer_told[0]:], strategy, names, dims)
+            call["index"] = len(proposed)
+            proposed.append(call)
+            calls.append(call)
+        return calls
+
+    def finish(call, result) -> None:
+        finished[call["index"]] = log_call(done, result, log_path, bar, target)
+
+    def tell_and_propose(call, result) -> list:
+        calls = []
+        while optimizer_told[0] in finished:  # tell in proposal order, proposing after each
+            record = finished.pop(optimizer_told[0])
+            optimizer.tell(point_of(dims, record["params"]), record["objective"])
+            optimizer_told[0] += 1
+            calls += propose()
+        return calls
+
+    optimizer_told = [0]
+    try:
+        first = propose()
+        if first:
+            cluster.map_unordered(client, _evaluate_proposed, first, finish, shared=shared,
+                                  common={"target": target}, more=tell_and_propose)
+    finally:
+        bar.close()
+        shared.release()
+
+
+def _evaluate_proposed(objective, params: dict, target: str, origin: str, index: int) -> dict:
+    """:func:`~recasketch.tuning.search_log.evaluate_call` of a pipelined call (its ``index`` is the
+    client's)."""
+    return evaluate_call(objective, params, target, origin)
+
+
+def _propose_one(optimizer, pending_starts: list, waiting: list, strategy: str, names: list, dims) -> dict:
+    """The next call: the next ``x0`` point still pending, else the optimizer's proposal with a constant
+    lie told (on a copy) for each call in ``waiting``, proposed but not yet told."""
+    if pending_starts:
+        point, origin = pending_starts.pop(0), "x0"
+    else:
+        # as skopt's own ask(n_points=...): a copy seeded from the optimizer's generator, so the main
+        # optimizer's state advances the same way on every run
+        ahead = optimizer.copy(random_state=optimizer.rng.randint(0, np.iinfo(np.int32).max))
+        if waiting:
+            lie = {"cl_min": np.min, "cl_mean": np.mean, "cl_max": np.max}[strategy](optimizer.yi) \
+                if optimizer.yi else 0.0
+            ahead.tell([point_of(dims, c["params"]) for c in waiting], [float(lie)] * len(waiting))
+        point, origin = [plain(v) for v in ahead.ask()], "search"
+    return {"origin": origin, "params": {n: plain(v) for n, v in zip(names, point)}}
 
 
 def _propose(optimizer, pending_starts: list, size: int, strategy: str, names: list) -> tuple[list, list]:
