@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from recasketch import metrics
 from recasketch.split import train_test_split
 from recasketch.tuning.search_log import FitFailed, WORST_VALUE
 from recasketch.tuning.objectives import LightFMObjective, post_lightfm_params
@@ -522,6 +523,33 @@ def test_warp_search_at_a_curve_budget_reads_its_epochs_off_each_curve(tmp_path,
     assert log.name.startswith("warp_search-full-")
     again = posts.warp_search(train, test, users, budget="full", k=3, log_dir=tmp_path, progress=False)
     assert again.n_resumed == 4
+
+
+def test_a_curve_search_keeps_each_calls_model_where_fit_warp_reads_it(tmp_path, split, monkeypatch):
+    from recasketch.parallel import cache
+    from recasketch.study import budgets, experiment, posts
+
+    train, test, users = split
+    space = {"epochs": (1, 6), "learning_rate": (0.01, 0.1, "log-uniform"), "no_components": (2, 6),
+             "alpha": (1e-6, 1e-3, "log-uniform")}
+    monkeypatch.setattr(budgets, "warp_search",
+                        lambda budget, side_information=False: budgets.SearchBudget(space, 4, 2, "curve", 2, 1))
+    result = posts.warp_search(train, test, users, budget="full", k=3, random_state=7, log_dir=tmp_path / "logs",
+                               progress=False, cache_dir=tmp_path / "cache")
+    calls = result.calls[result.calls.status == "ok"]
+    assert len(calls) >= 2 and len(list((tmp_path / "cache").iterdir())) == calls[list(space)].drop_duplicates().shape[0]
+    for _, call in calls.iterrows():
+        _, path, key = experiment._warp_job(train, call, None, 7, 1, tmp_path / "cache")
+        assert cache.is_stored(path, key)  # read back, not trained again
+        kept = experiment.fit_warp(train, call, random_state=7, cache_dir=tmp_path / "cache")
+        fresh = experiment.fit_warp(train, call, random_state=7)  # one fit of the call's best epochs
+        assert np.array_equal(kept.model.item_embeddings, fresh.model.item_embeddings)
+        assert np.array_equal(kept.model.user_biases, fresh.model.user_biases)
+        assert kept.seconds > 0
+        assert metrics.precision_at_k(kept.model, test, 3, users=users) == pytest.approx(call["p@k"])
+    # another seed is another model: nothing of these is read for it
+    _, path, key = experiment._warp_job(train, calls.iloc[0], None, 8, 1, tmp_path / "cache")
+    assert not cache.is_stored(path, key)
 
 
 def test_a_long_forest_search_prints_what_its_first_calls_project(tmp_path, split, monkeypatch, capsys):

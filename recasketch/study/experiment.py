@@ -143,6 +143,28 @@ def fit_warps(jobs: Mapping[str, tuple], random_state=None, num_threads: int = 1
     return cache.cached_map(_train_warp, tasks, shared={"random_state": random_state, "num_threads": num_threads})
 
 
+class KeepWarp:
+    """Keeps the model of each learning-curve call where :func:`fit_warp` looks for it.
+
+    Given as :class:`~recasketch.tuning.objectives.CurveObjective`'s ``on_best``, it stores
+    each call's model at its best checkpoint in ``cache_dir`` under :func:`fit_warp`'s key for
+    that point and those epochs: a later :func:`fit_warp` or :func:`fit_warps` of a call of
+    the search, on the same ``likes``, ``item_features``, seed and threads, reads it instead
+    of training it again. It runs where the call ran, so ``cache_dir`` must be reachable
+    from there. With ``cache_dir`` ``None`` it keeps nothing.
+    """
+
+    def __init__(self, likes, item_features=None, random_state=None, num_threads: int = 1, cache_dir=None):
+        self.likes, self.item_features = likes, item_features
+        self.random_state, self.num_threads, self.cache_dir = random_state, num_threads, cache_dir
+
+    def __call__(self, point: Mapping, model, fit_seconds: float) -> None:
+        point, path, key = _warp_job(self.likes, point, self.item_features, self.random_state, self.num_threads,
+                                     self.cache_dir)
+        if path is not None and model is not None and not cache.is_stored(path, key):
+            cache.cached(path, key, lambda: Fitted(model, self.item_features, fit_seconds))
+
+
 class Chosen(NamedTuple):
     """A baseline at the setting chosen on validation, refitted, with that setting and its score."""
 

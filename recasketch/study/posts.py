@@ -17,6 +17,7 @@ from ..tuning.search_log import dimensions, keyed_path, log_file, objective_key,
 from ..utils import duration
 from . import budgets
 from .evaluation import PROTOCOLS, Fitted
+from .experiment import KeepWarp
 
 __all__ = ["BATCH", "PROJECTION_CALLS", "Candidate", "compare_models", "warp_search", "warp_searches"]
 
@@ -113,7 +114,7 @@ def _score_both(name, model, item_features, seconds, train, test, users, k, n_bo
 
 def warp_search(train, test, users=None, budget: str = "ci", item_features=None, x0=None, validation=None,
                 k: int = 5, n_points: int | None = None, num_threads: int = 1, random_state: int = 2016, log_dir=None,
-                progress: bool = True, calls: tuple | None = None) -> SearchResult:
+                progress: bool = True, calls: tuple | None = None, cache_dir=None) -> SearchResult:
     """Post 2's search at ``budget`` (:func:`recasketch.study.budgets.warp_search`).
 
     The search without item features, or with ``item_features`` (and ``x0``, its warm
@@ -134,7 +135,10 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
     there, ``warp_search``, ``warp_tags_search``, or either with ``_validation``, then
     ``-<budget>-<key>.jsonl`` (:func:`recasketch.tuning.search_log.log_file`). ``calls``,
     ``(n_calls, n_initial_points)``, replaces the budget's counts (notebook 04's smaller
-    searches, :meth:`recasketch.study.budgets.StudyBudget.search_calls`).
+    searches, :meth:`recasketch.study.budgets.StudyBudget.search_calls`). With ``cache_dir``, a
+    ``"curve"`` search keeps each call's model at its best checkpoint there
+    (:class:`recasketch.study.experiment.KeepWarp`), so that
+    :func:`recasketch.study.experiment.fit_warp` of a call on ``train`` reads it.
     """
     plan = budgets.warp_search(budget, side_information=item_features is not None).with_calls(calls)
     name = ("warp_tags_search" if item_features is not None else "warp_search") + \
@@ -145,8 +149,9 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
                    random_state=random_state, progress=progress)
     common = dict(k=k, item_features=item_features, num_threads=num_threads, random_state=random_state)
     if plan.method == "curve":
+        keep = None if cache_dir is None else KeepWarp(train, item_features, random_state, num_threads, cache_dir)
         objective = CurveObjective(train, held_out, users, step=plan.step, max_epochs=plan.max_epochs,
-                                   patience=plan.patience, also=also, **common)
+                                   patience=plan.patience, also=also, on_best=keep, **common)
         return batched_search(objective, plan.searched, plan.n_calls, n_points=BATCH, **options)
     objective = (LightFMObjective(train, test, users, **common) if validation is None else
                  ValidationObjective(train, validation, test, users, **common))
@@ -199,13 +204,14 @@ class _Projecting:
 
 def warp_searches(train, test, users=None, item_features=None, budget: str = "ci", k: int = 5,
                   num_threads: int = 1, random_state: int = 2016, log_dir=None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, cache_dir=None) -> dict:
     """Post 2's two searches at ``budget``, as notebook 02 runs them, in one call (:func:`warp_search`).
 
     The search without features, then (when ``item_features`` is given) the search with
     them, warm-started from the first one's best (:func:`side_information_start`). With
     ``log_dir``, each reads back or resumes its log, so a later notebook on the same split
-    reuses notebook 02's finished searches instead of running them again.
+    reuses notebook 02's finished searches instead of running them again. With ``cache_dir``,
+    a ``"curve"`` search keeps its calls' models there (see :func:`warp_search`).
 
     Returns
     -------
@@ -213,7 +219,7 @@ def warp_searches(train, test, users=None, item_features=None, budget: str = "ci
         ``"without features"`` and, with ``item_features``, ``"identity + tags"``.
     """
     common = dict(budget=budget, k=k, num_threads=num_threads, random_state=random_state, log_dir=log_dir,
-                  progress=progress)
+                  progress=progress, cache_dir=cache_dir)
     searches = {"without features": warp_search(train, test, users, **common)}
     if item_features is not None:
         side = budgets.warp_search(budget, side_information=True)

@@ -10,6 +10,8 @@ over to the search with them, as post 2 meant to.
 
 from __future__ import annotations
 
+import copy
+import time
 from typing import Mapping, NamedTuple
 
 import numpy as np
@@ -223,23 +225,30 @@ class CurvePoint(NamedTuple):
         The last checkpoint trained: where the curve stopped, or where it diverged.
     reason : str or None
         Where a fit that diverged after its best checkpoint diverged; ``None`` otherwise.
+    model : lightfm.LightFM or None
+        With ``keep_model``, a copy of the model at the best checkpoint.
+    fit_seconds : float
+        The seconds spent training up to the best checkpoint.
     """
 
     scores: dict
     epochs: int
     epochs_trained: int
     reason: str | None = None
+    model: object = None
+    fit_seconds: float = float("nan")
 
 
 def best_checkpoint(objective: "LightFMObjective", point: Mapping, epochs: list[int], patience: int,
-                    protocols: Mapping) -> CurvePoint:
+                    protocols: Mapping, keep_model: bool = False) -> CurvePoint:
     """Train ``point`` once, up to each of ``epochs`` in turn, and keep its best checkpoint.
 
     The model is :meth:`LightFMObjective.model` of ``point``, trained with ``fit_partial``
     (the same model as one fit of as many epochs) and scored at each checkpoint in every
     protocol (:meth:`LightFMObjective.score`); the best checkpoint is the one with the
     highest ``"p@k"``. The curve stops once ``patience`` checkpoints in a row have not
-    raised it (a tie is no rise), or at the last one.
+    raised it (a tie is no rise), or at the last one. With ``keep_model``, a copy of the
+    model is kept at each new best checkpoint and returned with it.
 
     Raises
     ------
@@ -249,11 +258,13 @@ def best_checkpoint(objective: "LightFMObjective", point: Mapping, epochs: list[
         its best checkpoint, and the :class:`CurvePoint` says where it diverged.
     """
     model = objective.model(point)
-    best, done, since_best = None, 0, 0
+    best, done, since_best, fit_seconds = None, 0, 0, 0.0
     for epoch in epochs:
         try:
+            start = time.perf_counter()
             train_more(model, objective.train, epoch - done, item_features=objective.item_features,
                        num_threads=objective.num_threads)
+            fit_seconds += time.perf_counter() - start
             scores = objective.score(model, protocols, objective.num_threads)
         except (ValueError, FitFailed) as err:
             if isinstance(err, ValueError) and not lightfm_diverged(err):
@@ -267,7 +278,8 @@ def best_checkpoint(objective: "LightFMObjective", point: Mapping, epochs: list[
                                  reason=f"diverged {reason}; the best checkpoint before it is kept")
         done = epoch
         if best is None or scores["p@k"] > best.scores["p@k"]:
-            best, since_best = CurvePoint(scores, epoch, epoch), 0
+            best, since_best = CurvePoint(scores, epoch, epoch, None, copy.deepcopy(model) if keep_model else None,
+                                          fit_seconds), 0
         else:
             since_best += 1
             if since_best >= patience:
@@ -313,15 +325,23 @@ class CurveObjective:
         Remove each user's train likes before ranking the target's ``held_out`` likes.
     loss, num_threads, random_state, to_params
         As for :class:`LightFMObjective`.
+    on_best : callable, default=None
+        Called once a call's curve has stopped, where the call ran, as ``on_best(point,
+        model, fit_seconds)``: ``point`` with its best checkpoint as ``"epochs"``, ``model`` a
+        copy of the model at that checkpoint, ``fit_seconds`` the training it took. It
+        keeps the model, so that what uses the search's best point reads it instead of
+        training it again (:class:`recasketch.study.experiment.KeepWarp`); it must pickle,
+        and it leaves the scores and the log key alone.
     """
 
     def __init__(self, train, held_out, users=None, k=5, item_features=None, step: int = 10,
                  max_epochs: int = 260, patience: int = 3, also=None, exclude_train: bool = False,
-                 loss="warp", num_threads=1, random_state=2016, to_params=None):
+                 loss="warp", num_threads=1, random_state=2016, to_params=None, on_best=None):
         self.inner = LightFMObjective(train, held_out, users, k=k, item_features=item_features, loss=loss,
                                       num_threads=num_threads, random_state=random_state, to_params=to_params)
         self.epochs = checkpoints(step, max_epochs)
         self.patience = check_count(patience, "patience")
+        self.on_best = on_best
         self.protocols = {"p@k": (self.inner.test, self.inner.train.tocsr() if exclude_train else None)}
         for name, (likes, exclude) in dict(also or {}).items():
             if name in self.protocols or name in ("epochs", "epochs trained"):
@@ -337,7 +357,10 @@ class CurveObjective:
         return key
 
     def __call__(self, point: Mapping) -> dict:
-        best = best_checkpoint(self.inner, point, self.epochs, self.patience, self.protocols)
+        best = best_checkpoint(self.inner, point, self.epochs, self.patience, self.protocols,
+                               keep_model=self.on_best is not None)
+        if self.on_best is not None:
+            self.on_best({**point, "epochs": best.epochs}, best.model, best.fit_seconds)
         scores = {**best.scores, "epochs": best.epochs, "epochs trained": best.epochs_trained}
         if best.reason is not None:
             scores["diverged at epoch"] = best.epochs_trained
