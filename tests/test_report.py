@@ -66,6 +66,18 @@ def test_search_method_note_is_written_from_notebook_04s_tables(tmp_path):
     assert "Use learning curve" in note
     assert "Learning curve reached the validation p@k that forest ended its 15 min with (0.0300) after 2 min" in note
     assert note.endswith("`full` uses what that comparison recommends.")
+    assert "after 2 min, 13% of that time. That is within the 20% of the time the method is held to." in note
+    # forest's best one of its random starting points (full starts with 4), reached late by the curve
+    late = calls.assign(elapsed=[30.0, 900.0, 400.0, 700.0, 20.0], value=[0.03, 0.02, 0.031, 0.032, 0.03])
+    assert ("after 7 min, 44% of that time. That is more than the 20% of the time the method is held to; but forest's "
+            "best was its call 1, one of its 4 random starting points, so in this time it never proposed a point "
+            "of its own, and what reached that score sooner (random (after 20 s)) did so with a random point too: "
+            "the test cannot tell the methods apart here.") in search_method_note(late, table.set_index("strategy"))
+    # forest's best proposed by its surrogate, and reached sooner by another strategy only
+    surrogate = pd.concat([late, calls.iloc[[0]].assign(call=4, elapsed=800.0, value=0.0305)], ignore_index=True)
+    assert ("That is more than the 20% of the time the method is held to; random (after 20 s) reached it within "
+            "that time.") not in search_method_note(surrogate, table.set_index("strategy"))  # random is at 0.03
+    assert "no strategy reached it within that time." in search_method_note(surrogate, table.set_index("strategy"))
     assert search_method_note(calls, table.set_index("strategy"), where="here") == note.replace(
         "on the full-size preset", "here")
     table.loc[0, ["test p@5 mean", "test p@5 low", "test p@5 high"]] = [0.05, 0.045, 0.055]   # forest clearly best

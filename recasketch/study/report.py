@@ -31,6 +31,10 @@ STRATEGY_TABLE = "study_strategy_table.csv"
 #: The search strategy of notebook 04 that each search method of the budgets is.
 _STRATEGY_OF_METHOD = {"curve": "learning curve", "forest": "forest"}
 
+#: The share of the comparison's wall time within which the method a budget uses should reach the
+#: validation score ``forest_minimize`` ended with.
+REACH_FRACTION = 0.2
+
 
 def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
@@ -226,6 +230,29 @@ def search_method_note(calls=None, table=None, folder=None, budget: str = "full"
     if used != "forest" and {used, "forest"} <= set(calls["strategy"]):
         reach = strategies.reach_sentence(calls, used)
         lines.append(reach[0].upper() + reach[1:])
+        lines.append(_within_a_fifth(calls, used, budgets.warp_search(budget).n_initial_points))
     lines.append(f"`{budget}` uses what that comparison recommends." if pick == used else
                  f"That comparison recommends {pick}, not {used}.")
     return " ".join(lines)
+
+
+def _within_a_fifth(calls: pd.DataFrame, used: str, n_initial_points: int) -> str:
+    """Whether ``used`` reached forest's final validation score within :data:`REACH_FRACTION` of the
+    comparison's time and, where it did not, which strategy did and what forest's best was."""
+    reach = strategies.time_to_reach(calls, used)
+    if reach["fraction"] is not None and reach["fraction"] <= REACH_FRACTION:
+        return f"That is within the {REACH_FRACTION:.0%} of the time the method is held to."
+    ok = calls[calls["status"] == "ok"]
+    forest = ok[ok["strategy"] == "forest"]
+    best_call = int(forest.loc[forest["value"].idxmax(), "call"])
+    sooner = [(name, strategies.time_to_reach(calls, name)) for name in sorted(set(ok["strategy"]) - {used, "forest"})]
+    sooner = [f"{name} (after {duration(r['seconds'])})" for name, r in sooner
+              if r["fraction"] is not None and r["fraction"] <= REACH_FRACTION]
+    text = f"That is more than the {REACH_FRACTION:.0%} of the time the method is held to"
+    if best_call < n_initial_points:
+        return (f"{text}; but forest's best was its call {best_call + 1}, one of its {n_initial_points} random "
+                f"starting points, so in this time it never proposed a point of its own, and what reached "
+                f"that score sooner ({', '.join(sooner) or 'nothing'}) did so with a random point too: the test "
+                "cannot tell the methods apart here.")
+    return f"{text}; " + (f"{', '.join(sooner)} reached it within that time." if sooner else
+                          "no strategy reached it within that time.")
