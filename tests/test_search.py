@@ -537,7 +537,8 @@ def test_a_curve_search_keeps_each_calls_model_where_fit_warp_reads_it(tmp_path,
     result = posts.warp_search(train, test, users, budget="full", k=3, random_state=7, log_dir=tmp_path / "logs",
                                progress=False, cache_dir=tmp_path / "cache")
     calls = result.calls[result.calls.status == "ok"]
-    assert len(calls) >= 2 and len(list((tmp_path / "cache").iterdir())) == calls[list(space)].drop_duplicates().shape[0]
+    points = calls[[name for name in space if name != "epochs"]].drop_duplicates()
+    assert len(calls) >= 2 and len(list((tmp_path / "cache").iterdir())) == len(points)
     for _, call in calls.iterrows():
         _, path, key = experiment._warp_job(train, call, None, 7, 1, tmp_path / "cache")
         assert cache.is_stored(path, key)  # read back, not trained again
