@@ -193,13 +193,14 @@ def _run_pipelined(objective, optimizer, done: list, pending_starts: list, n_cal
     started = time.perf_counter()
     to_run = n_calls - len(done)
     proposed, finished = [], {}  # this run's calls in the order proposed; those finished, not yet told
+    told = 0  # the first calls of ``proposed`` told to the optimizer
 
     def propose() -> list:
         """The calls that may start now: those proposed while fewer than ``width`` wait to be told."""
         calls = []
-        while len(proposed) < to_run and len(proposed) - optimizer_told[0] < width and (
+        while len(proposed) < to_run and len(proposed) - told < width and (
                 time_budget_s is None or time.perf_counter() - started < time_budget_s):
-            call = _propose_one(optimizer, pending_starts, proposed[optimizer_told[0]:], strategy, names, dims)
+            call = _propose_one(optimizer, pending_starts, proposed[told:], strategy, names, dims)
             call["index"] = len(proposed)
             proposed.append(call)
             calls.append(call)
@@ -209,15 +210,15 @@ def _run_pipelined(objective, optimizer, done: list, pending_starts: list, n_cal
         finished[call["index"]] = log_call(done, result, log_path, bar, target)
 
     def tell_and_propose(call, result) -> list:
+        nonlocal told
         calls = []
-        while optimizer_told[0] in finished:  # tell in proposal order, proposing after each
-            record = finished.pop(optimizer_told[0])
+        while told in finished:  # tell in proposal order, proposing after each
+            record = finished.pop(told)
             optimizer.tell(point_of(dims, record["params"]), record["objective"])
-            optimizer_told[0] += 1
+            told += 1
             calls += propose()
         return calls
 
-    optimizer_told = [0]
     try:
         first = propose()
         if first:
