@@ -161,7 +161,7 @@ class KeepWarp:
     def __call__(self, point: Mapping, model, fit_seconds: float) -> None:
         point, path, key = _warp_job(self.likes, point, self.item_features, self.random_state, self.num_threads,
                                      self.cache_dir)
-        if path is not None and model is not None and not cache.is_stored(path, key):
+        if path is not None and model is not None:  # a model stored already is left as it is
             cache.cached(path, key, lambda: Fitted(model, self.item_features, fit_seconds))
 
 
