@@ -80,6 +80,10 @@ def test_search_method_note_is_written_from_notebook_04s_tables(tmp_path):
     assert "no strategy reached it within that time." in search_method_note(surrogate, table.set_index("strategy"))
     assert search_method_note(calls, table.set_index("strategy"), where="here") == note.replace(
         "on the full-size preset", "here")
+    costed = search_method_note(calls, table.set_index("strategy"), where="here", search_seconds=3600.0,
+                                search_calls=6)
+    assert costed.count("Use learning curve") == 1
+    assert "; the full search above spent 60 min fitting and scoring its 6 calls." in costed
     table.loc[0, ["test p@5 mean", "test p@5 low", "test p@5 high"]] = [0.05, 0.045, 0.055]   # forest clearly best
     table.to_csv(tmp_path / STRATEGY_TABLE, index=False)
     assert search_method_note(folder=tmp_path).endswith(

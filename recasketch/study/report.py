@@ -206,7 +206,8 @@ def budget_note(notebook: str, budget: str, results=None) -> str:
 
 
 def search_method_note(calls=None, table=None, folder=None, budget: str = "full",
-                       where: str = "on the full-size preset") -> str:
+                       where: str = "on the full-size preset", search_seconds: float | None = None,
+                       search_calls: int | None = None) -> str:
     """Why ``budget`` searches WARP as it does: notebook 04's comparison of the search strategies.
 
     The sentences are written from the comparison's calls and table (``calls``, ``table``;
@@ -214,7 +215,8 @@ def search_method_note(calls=None, table=None, folder=None, budget: str = "full"
     default ``data/results/synthetic-full/``): which strategy the comparison recommends
     (:func:`recasketch.tuning.strategies.recommend`), when the budget's strategy reached
     the validation score the posts' ``forest_minimize`` ended with, and whether the
-    budget's method is the one recommended. ``where`` says what data the comparison ran on.
+    budget's method is the one recommended. ``where`` says what data the comparison ran on;
+    ``search_seconds`` and ``search_calls``, a search's cost, go to ``recommend``.
     """
     used = _STRATEGY_OF_METHOD[budgets.warp_search(budget).method]
     intro = f"Budget `{budget}` searches WARP by the **{used}** method."
@@ -226,7 +228,8 @@ def search_method_note(calls=None, table=None, folder=None, budget: str = "full"
         calls = pd.read_csv(folder / STRATEGY_CALLS)
         table = pd.read_csv(folder / STRATEGY_TABLE, index_col="strategy")
     pick = strategies.recommended(table)
-    lines = [intro, f"Notebook 04 compared the strategies at equal wall time {where}. {strategies.recommend(table)}"]
+    recommendation = strategies.recommend(table, search_seconds=search_seconds, search_calls=search_calls)
+    lines = [intro, f"Notebook 04 compared the strategies at equal wall time {where}. {recommendation}"]
     if used != "forest" and {used, "forest"} <= set(calls["strategy"]):
         reach = strategies.reach_sentence(calls, used)
         lines.append(reach[0].upper() + reach[1:])
