@@ -163,7 +163,7 @@ _STUDY = {
     # Sized for about 90 minutes on the full-size preset on 2 cores: WARP epochs (1.5-3 s, 2.5x
     # with tags) are what costs, so the searches get fewer calls than notebook 02's, one tag idea
     # (the post's first: drop rare tags) is tried beside its controls, and the three strategies
-    # share the machine for 15 minutes. Its first run took about 90 min; the ALS slice then had 27
+    # share the machine for 15 minutes. Its first run took 93 min; the ALS slice then had 27
     # settings (7.5 min) and chose a corner (120 factors, regularisation 100, alpha 10), which the
     # 12 around it keep.
     "full": StudyBudget(
