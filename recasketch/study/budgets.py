@@ -77,10 +77,9 @@ class SearchBudget(NamedTuple):
 #: The searches of the ``full`` budget: calls, random starting points, checkpoint step and patience.
 #: Sized from the costs measured on the full-size synthetic preset (notebook 02's split, 2 cores,
 #: 1 LightFM thread per fit, two fits at once): one WARP epoch takes 1.5-3 s, about 2.5x that with
-#: identity + tags. Scored every 10 epochs, 8 of the first run's 15 finished curves peaked at their
-#: first or second checkpoint (epoch 10 or 20) and trained 30 epochs past it; scored every 5, they
-#: stop 15 past it.
-_FULL_SEARCHES = {False: (12, 4, 5, 3), True: (6, 2, 5, 3)}
+#: identity + tags, and a curve trains 40-150 epochs; 12 calls cost about 20 min, the 6 with tags
+#: about 25 min.
+_FULL_SEARCHES = {False: (12, 4, 10, 3), True: (6, 2, 10, 3)}
 
 #: The last checkpoint of a ``full`` learning curve (post 2's space goes to 260 epochs). A curve
 #: still rising there is at a learning rate too low to pay for itself at this scale.
@@ -175,7 +174,7 @@ _STUDY = {
         min_models=(5,),
         min_likes=(),
         strategy_seconds=900.0,
-        curve_step=5,
+        curve_step=10,
         cold_fraction=0.1,
         als_grid={"factors": [80, 120], "regularization": [10.0, 100.0], "alpha": [1, 10, 50]},
         warp_calls=((6, 2), (4, 1)),
@@ -285,7 +284,7 @@ def _search_line(plan: SearchBudget) -> str:
     if plan.method == "curve":
         return (f"{plan.n_calls} calls ({plan.n_initial_points} random), each trained along its learning curve, "
                 f"scored every {plan.step} epochs up to {plan.max_epochs} and stopped after {plan.patience} "
-                "checkpoints without a rise; the calls run side by side, each proposed as soon as a worker is free")
+                "checkpoints without a rise")
     return (f"{plan.n_calls} calls of `forest_minimize` ({plan.n_initial_points} random), epochs "
             f"{plan.space['epochs'][0]}-{plan.space['epochs'][1]} a dimension")
 

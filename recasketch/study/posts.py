@@ -123,8 +123,7 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
     (:func:`recasketch.tuning.batched.batched_search`); one call at a time, once
     :data:`PROJECTION_CALLS` calls have succeeded, it prints what they project for the whole
     search and goes on (at once, for a search resumed past them). A ``"curve"`` budget searches the space without ``epochs``,
-    :data:`BATCH` calls at a time on the Dask cluster, pipelined (each proposed as soon as the
-    call :data:`BATCH` before it is told), each trained along its learning
+    :data:`BATCH` points at a time on the Dask cluster, each trained along its learning
     curve (:class:`recasketch.tuning.objectives.CurveObjective`); its calls hold the epochs
     read off their curves.
 
@@ -153,7 +152,7 @@ def warp_search(train, test, users=None, budget: str = "ci", item_features=None,
         keep = None if cache_dir is None else KeepWarp(train, item_features, random_state, num_threads, cache_dir)
         objective = CurveObjective(train, held_out, users, step=plan.step, max_epochs=plan.max_epochs,
                                    patience=plan.patience, also=also, on_best=keep, **common)
-        return batched_search(objective, plan.searched, plan.n_calls, n_points=BATCH, pipelined=True, **options)
+        return batched_search(objective, plan.searched, plan.n_calls, n_points=BATCH, **options)
     objective = (LightFMObjective(train, test, users, **common) if validation is None else
                  ValidationObjective(train, validation, test, users, **common))
     if n_points is not None:
