@@ -188,8 +188,9 @@ def full_size_cost(notebook: str, folder=None, this_run: bool = False) -> str:
     by default ``data/results/synthetic-full/``): the longest completed sitting and the
     interrupted ones it resumed from are the run that computed the results; sittings after
     it re-executed the notebook from its logs. Sittings that recorded another plan than the
-    notebook's present one at ``full`` (:func:`recasketch.study.budgets.plan_id`) are left out. ``this_run``: the notebook is executing into that
-    folder now, so a first run says that it is the one computing them.
+    notebook's present one at ``full`` (:func:`recasketch.study.budgets.plan_id`) are left
+    out. ``this_run``: the notebook is executing into that folder now, so a first run says
+    that it is the one computing them.
 
     Examples
     --------
