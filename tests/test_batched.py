@@ -179,6 +179,28 @@ def test_a_search_interrupted_on_the_client_resumes_from_its_log(pipelined, spli
     assert evaluations(tmp_path) - before == 5  # only the missing calls ran
     pd.testing.assert_frame_equal(resumed.calls.iloc[:3], logged)
     check_log(log, resumed.calls)
+    if not pipelined:  # the batches replayed from the log: the points an uninterrupted search proposes
+        (tmp_path / "whole").mkdir()
+        whole = batched_search(objective(split, tmp_path / "whole"), SPACE, 8, n_initial_points=4, n_points=2,
+                               scheduler=client, random_state=2, progress=False)
+        assert points(resumed.calls) == points(whole.calls)
+        assert resumed.optimize_result.x_iters == whole.optimize_result.x_iters
+
+
+def test_a_batch_is_told_in_the_order_it_was_proposed(split, client, tmp_path):
+    # the first point of the first batch is slow, so it finishes second: the optimizer still hears it first
+    slow, quick = 0.0123, 0.0456
+    x0 = [{"epochs": 4, "learning_rate": slow, "no_components": 4},
+          {"epochs": 3, "learning_rate": quick, "no_components": 4}]
+    runs = {}
+    for name, sleep in [("slow first", {slow: 2.0}), ("nothing slow", {})]:
+        (tmp_path / name).mkdir()
+        runs[name] = batched_search(objective(split, tmp_path / name, sleep_at=sleep), SPACE, 6, x0=x0,
+                                    n_initial_points=2, n_points=2, scheduler=client, random_state=4, progress=False)
+    first = runs["slow first"]
+    assert first.calls["learning_rate"].iloc[:2].tolist() == [quick, slow]  # the log: in the order they finished
+    assert [x[1] for x in first.optimize_result.x_iters[:2]] == [slow, quick]  # told: in the order proposed
+    assert first.optimize_result.x_iters == runs["nothing slow"].optimize_result.x_iters
 
 
 def test_guards(split, client):

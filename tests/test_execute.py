@@ -134,6 +134,7 @@ def test_each_sitting_is_recorded_and_a_stopped_run_says_it_was_interrupted(tmp_
     assert table["status"].tolist() == ["interrupted", "completed"]
     assert table["seconds"].iloc[0] > 0 and table["seconds"].notna().all()
     assert sittings(out, "other.ipynb").empty
+    assert table["plan"].isna().all()  # not one of the project's notebooks: no plan to record
     with open(out / "sittings.jsonl", "a") as f:  # a process killed outright leaves a start only
         f.write('{"run": "x", "notebook": "long.ipynb", "started": "2099-01-01T00:00:00+00:00", "event": "start"}\n')
     assert sittings(out, "long.ipynb")["status"].tolist() == ["interrupted", "completed", "no end recorded"]
@@ -315,3 +316,20 @@ def test_a_run_in_place_that_completes_leaves_no_kernel_log(tmp_path, capsys, mo
     assert main([str(src), "--inplace"]) == 0
     assert nbformat.read(src, 4).cells[0].outputs[0]["text"] == "ran\n"
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_sitting_records_the_plan_of_the_budget_it_runs(tmp_path, monkeypatch):
+    from recasketch.study import budgets
+    from recasketch.study.report import sittings
+    from recasketch.tools.execute import _plan_of, _Sitting
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'import os\nBUDGET = os.environ.get("RECASKETCH_BUDGET", "ci")')])
+    src = tmp_path / "02_mine.ipynb"
+    nbformat.write(nb, src)
+    assert _plan_of(src, {}) == budgets.plan_id("02", "ci")  # the parameter cell's default
+    assert _plan_of(src, {"RECASKETCH_BUDGET": "full"}) == budgets.plan_id("02", "full") != budgets.plan_id("02", "ci")
+    assert _plan_of(src, {"RECASKETCH_BUDGET": "huge"}) is None  # the notebook refuses it itself
+    monkeypatch.setenv("RECASKETCH_BUDGET", "posts")
+    _Sitting(tmp_path, src.name, plan=_plan_of(src)).end("completed")
+    assert sittings(tmp_path, src.name)["plan"].tolist() == [budgets.plan_id("02", "posts")]

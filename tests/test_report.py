@@ -40,6 +40,24 @@ def test_full_size_cost_counts_the_sittings_that_computed_the_results(tmp_path):
     assert sentence.endswith("re-executed from its logs, it took 90 s.")
     assert full_size_cost("03_y.ipynb", folder=tmp_path).startswith("Not yet run at `full`")
     assert full_size_cost("03_y.ipynb", folder=tmp_path, this_run=True).startswith("This is the full-size run")
+    # a sitting of another plan is not this plan's cost, however long it took
+    from recasketch.study.budgets import plan_id
+    table = json.loads(json.dumps(entries))
+    for entry in table:
+        if entry["run"] in "bc" and entry["event"] == "start":
+            entry["plan"] = "0123456789ab"  # ran before the plan changed
+        if entry["run"] == "d" and entry["event"] == "start":
+            entry["plan"] = plan_id("02", "full")
+    (tmp_path / "sittings.jsonl").write_text("\n".join(json.dumps(e) for e in table) + "\n")
+    assert full_size_cost("02_x.ipynb", folder=tmp_path).startswith(
+        "At `full` on the full-size synthetic preset, this notebook computed its results in 90 s (one sitting, "
+        "started 2026-12-03)")
+    for entry in table:
+        if entry["event"] == "start" and entry["notebook"] == "02_x.ipynb":
+            entry["plan"] = "0123456789ab"
+    (tmp_path / "sittings.jsonl").write_text("\n".join(json.dumps(e) for e in table) + "\n")
+    assert full_size_cost("02_x.ipynb", folder=tmp_path).startswith(
+        "Not yet run at `full` on the full-size preset with its present plan; earlier runs computed another")
     note = budget_note("02_x.ipynb", "full")
     assert note.startswith("**Budget `full`:**") and "12 calls (4 random)" in note
     from recasketch import config

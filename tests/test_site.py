@@ -174,6 +174,11 @@ def test_run_header_reads_the_metadata_then_the_sittings(tmp_path):
     assert run_header(nb, path)["Wall time"] == \
         "63 s in its latest sitting, which resumed from the logs of 1 earlier sitting (33 min)"
     assert run_header(bare, path)["Wall time"] == run_header(nb, path)["Wall time"]  # sittings alone
+    lines = (tmp_path / "sittings.jsonl").read_text().splitlines()  # the first ran another plan
+    lines = [line.replace('"event": "start"', '"event": "start", "plan": "old"') if '"r0"' in line
+             else line.replace('"event": "start"', '"event": "start", "plan": "new"') for line in lines]
+    (tmp_path / "sittings.jsonl").write_text("\n".join(lines) + "\n")
+    assert run_header(nb, path)["Wall time"] == "63 s"
     (tmp_path / "sittings.jsonl").unlink()
     _sittings(tmp_path, "01_d.ipynb", (600.0, "completed"), (300.0, "interrupted"), (None, None))
     assert run_header(bare, path)["Wall time"] == \

@@ -379,3 +379,24 @@ def test_strategies_side_by_side_make_the_same_calls_and_keep_them(split, calls,
     pd.testing.assert_frame_equal(again[again.strategy != "forest"], together[together.strategy != "forest"])
     pd.testing.assert_frame_equal(again.drop(columns=["seconds", "elapsed"]),
                                   together.drop(columns=["seconds", "elapsed"]))
+
+
+def test_each_strategys_best_call_keeps_its_model_where_fit_warp_reads_it(split, calls, tmp_path):
+    from recasketch.study.experiment import KeepWarp, fit_warp
+
+    train = split[0]
+    keep = KeepWarp(train, random_state=SEED, cache_dir=tmp_path)
+    kept = compare(split, side_by_side=True, on_best=keep)   # in the strategies' own processes
+    pd.testing.assert_frame_equal(kept.drop(columns=["seconds", "elapsed"]), calls.drop(columns=["seconds", "elapsed"]))
+    ok = kept[kept.status == "ok"]
+    reached = ok[ok["value"] == ok["best_so_far"]]   # ties too: the last of equal calls is the one chosen below
+    n_models = len(reached.drop_duplicates([*PARAMS, "epochs_used"]))   # forest and random share their random start
+    assert len(list(tmp_path.glob("warp-*.pkl"))) == n_models   # one model per point that reached a best
+    for _, row in ok.sort_values("value").groupby("strategy").tail(1).iterrows():
+        point = {name: row[name] for name in PARAMS} | {"epochs": int(row["epochs_used"])}
+        fitted = fit_warp(train, point, random_state=SEED, cache_dir=tmp_path)
+        direct = refit(split, row, row["epochs_used"])
+        np.testing.assert_array_equal(fitted.model.item_embeddings, direct.item_embeddings)
+        np.testing.assert_array_equal(fitted.model.user_biases, direct.user_biases)
+        assert p_at_5(split, fitted.model) == pytest.approx(row["value"])
+    assert len(list(tmp_path.glob("warp-*.pkl"))) == n_models   # read back, none trained again

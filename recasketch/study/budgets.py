@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import NamedTuple
 
 from sklearn.model_selection import ParameterGrid
@@ -28,7 +29,7 @@ from ..utils import duration
 from . import published
 
 __all__ = ["BUDGETS", "FULL_MAX_EPOCHS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid",
-           "check_budget", "describe", "scale_out", "study", "warp_search"]
+           "check_budget", "describe", "plan", "plan_id", "scale_out", "study", "warp_search"]
 
 #: The ALS grid of notebook 01 (and of notebook 02's ALS baseline) at each budget.
 _ALS_GRIDS = {
@@ -338,3 +339,44 @@ def describe(notebook: str, budget: str) -> str:
             f"* Spark ALS: {len(plan.spark_lambda_factors)} regularisations, {plan.iterations} iterations",
             f"* Growth: the {plan.growth_base} preset at {', '.join(f'{s}x' for s in plan.growth_scales)}"])
     raise ValueError(f"Unknown notebook {notebook!r}: give '01' to '05'.")
+
+
+def plan(notebook: str, budget: str) -> tuple:
+    """Everything that decides what ``notebook`` (``"01"`` ... ``"05"``) computes at ``budget``: its
+    grids, searches and study plans, as the budget's objects themselves (plain values and named tuples).
+
+    Notebook 02 reads notebook 01's grid, and notebook 03 reads both; their plans include what
+    they read. Two budgets with the same plan compute the same thing; a change of count anywhere
+    changes the plan (see :func:`plan_id`).
+    """
+    budget = check_budget(budget)
+    if notebook == "01":
+        return (als_grid(budget), tuple(published.ALS_EPOCHS))
+    if notebook == "02":
+        return (warp_search(budget), warp_search(budget, side_information=True), plan("01", budget))
+    if notebook == "03":
+        return plan("02", budget)
+    if notebook == "04":
+        study_plan = study(budget)
+        return (study_plan, *(warp_search(budget, side_information=side).with_calls(study_plan.search_calls(side))
+                              for side in (False, True)))
+    if notebook == "05":
+        scale = scale_out(budget)
+        return (scale, scale.search_space(budget))
+    raise ValueError(f"Unknown notebook {notebook!r}: give '01' to '05'.")
+
+
+def plan_id(notebook: str, budget: str) -> str:
+    """A short fingerprint of :func:`plan`: 12 hex digits that change whenever the plan does.
+
+    ``make results`` records it with each sitting (``sittings.jsonl``), so that the cost a
+    notebook reports is that of a run of the plan it has now, not of an earlier one.
+
+    Examples
+    --------
+    >>> plan_id("02", "full") == plan_id("02", "full"), plan_id("02", "full") == plan_id("02", "ci")
+    (True, False)
+    >>> len(plan_id("05", "posts"))
+    12
+    """
+    return hashlib.sha256(repr(plan(notebook, budget)).encode()).hexdigest()[:12]

@@ -90,10 +90,13 @@ def sittings(folder, notebook: str):
     process was killed outright, or is the one still running: its ``seconds`` are then
     those of its last heartbeat, written every minute, and NaN before the first).
 
+    ``plan`` is the fingerprint of what the notebook computed in that sitting
+    (:func:`recasketch.study.budgets.plan_id`), ``None`` where the sitting did not record it.
+
     Returns
     -------
     pandas.DataFrame
-        Columns ``started``, ``seconds`` and ``status``; empty when nothing was recorded.
+        Columns ``started``, ``seconds``, ``status`` and ``plan``; empty when nothing was recorded.
     """
     path = Path(folder) / SITTINGS_LOG
     rows = {}
@@ -106,13 +109,32 @@ def sittings(folder, notebook: str):
             if entry.get("notebook") != notebook:
                 continue
             row = rows.setdefault(entry["run"], {"started": entry["started"], "seconds": float("nan"),
-                                                 "status": "no end recorded"})
+                                                 "status": "no end recorded", "plan": None})
+            if entry.get("event") == "start":
+                row["plan"] = entry.get("plan")
             if entry.get("event") == "end":
                 row.update(seconds=entry["seconds"], status=entry["status"])
             elif entry.get("event") == "alive" and row["status"] == "no end recorded":
                 row["seconds"] = entry["seconds"]  # the last heartbeat: how long it ran at least
-    table = pd.DataFrame(list(rows.values()), columns=["started", "seconds", "status"])
+    table = pd.DataFrame(list(rows.values()), columns=["started", "seconds", "status", "plan"])
     return table.sort_values("started", kind="stable").reset_index(drop=True)
+
+
+def of_another_plan(table, plan: str | None):
+    """Which of :func:`sittings`' rows recorded a plan other than ``plan``: a boolean Series.
+
+    Sittings that recorded no plan are not told apart and count as ``plan``'s, and so does
+    every sitting when ``plan`` is ``None``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"plan": ["a", None, "b"]})
+    >>> of_another_plan(t, "b").tolist(), of_another_plan(t, None).tolist()
+    ([True, False, False], [False, False, False])
+    """
+    if plan is None:
+        return pd.Series(False, index=table.index)
+    return table["plan"].notna() & (table["plan"] != plan)
 
 
 def describe_sittings(table, this_run_seconds: float) -> str:
@@ -155,14 +177,20 @@ def describe_sittings(table, this_run_seconds: float) -> str:
     return sentence + "."
 
 
+#: The notebooks whose plans :mod:`recasketch.study.budgets` sets, by number.
+_NOTEBOOKS = ("01", "02", "03", "04", "05")
+
+
 def full_size_cost(notebook: str, folder=None, this_run: bool = False) -> str:
     """A sentence on what ``notebook`` cost at ``full`` on the full-size synthetic preset.
 
     Read from the sittings that ``make results DATA=synthetic-full`` recorded (``folder``,
     by default ``data/results/synthetic-full/``): the longest completed sitting and the
     interrupted ones it resumed from are the run that computed the results; sittings after
-    it re-executed the notebook from its logs. ``this_run``: the notebook is executing into that
-    folder now, so a first run says that it is the one computing them.
+    it re-executed the notebook from its logs. Sittings that recorded another plan than the
+    notebook's present one at ``full`` (:func:`recasketch.study.budgets.plan_id`) are left
+    out. ``this_run``: the notebook is executing into that folder now, so a first run says
+    that it is the one computing them.
 
     Examples
     --------
@@ -171,12 +199,16 @@ def full_size_cost(notebook: str, folder=None, this_run: bool = False) -> str:
     """
     folder = Path(folder) if folder is not None else config.RESULTS_DIR / "synthetic-full"
     table = sittings(folder, notebook)
+    current = budgets.plan_id(notebook[:2], "full") if notebook[:2] in _NOTEBOOKS else None
+    other_plan = of_another_plan(table, current).any()
+    table = table[~of_another_plan(table, current)].reset_index(drop=True)
     done = table.index[table["status"] == "completed"]
     if not len(done):
         if this_run:
             return ("This is the full-size run computing its results: `sittings.jsonl` beside it records how "
                     "long it takes, and the rendered page says it.")
-        return (f"Not yet run at `full` on the full-size preset "
+        earlier = " with its present plan; earlier runs computed another" if other_plan else ""
+        return (f"Not yet run at `full` on the full-size preset{earlier} "
                 f"(`make results DATA=synthetic-full NOTEBOOKS=notebooks/{notebook}`).")
     last = table.loc[done, "seconds"].idxmax()
     first = last

@@ -36,6 +36,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
 
+from ..study import budgets
 from ..study.report import SITTINGS_LOG
 
 __all__ = ["KERNEL_LOG", "RUN_METADATA", "describe_machine", "execute_notebook", "machine", "record_run"]
@@ -420,7 +421,7 @@ def _run_one(nb_path: Path, target: Path, out, timeout, log: Path) -> int:
     """
     start = time.perf_counter()
     before = _stamp(target)
-    sitting = _Sitting(out, nb_path.name)
+    sitting = _Sitting(out, nb_path.name, plan=_plan_of(nb_path))
     try:
         execute_notebook(nb_path, target, timeout=timeout, cwd=nb_path.parent, kernel_log=log)
     except BaseException as exc:
@@ -439,6 +440,31 @@ def _run_one(nb_path: Path, target: Path, out, timeout, log: Path) -> int:
     sitting.end("completed")
     print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
     return 0
+
+
+def _plan_of(nb_path: Path, environ=None) -> str | None:
+    """The fingerprint of what one of the project's notebooks computes at the budget it runs with
+    (:func:`recasketch.study.budgets.plan_id`); ``None`` for any other notebook.
+
+    Examples
+    --------
+    >>> full = {"RECASKETCH_BUDGET": "full"}
+    >>> _plan_of(Path("notebooks/02_warp_side_information.ipynb"), full) == budgets.plan_id("02", "full")
+    True
+    >>> _plan_of(Path("my_analysis.ipynb"), full) is None
+    True
+    """
+    environ = os.environ if environ is None else environ
+    number = nb_path.name[:2]
+    if not (number.isdigit() and "01" <= number <= "05"):
+        return None
+    budget = environ.get(_PARAMETERS["budget"])
+    if not budget and nb_path.exists():
+        budget = _parameter_default(nbformat.read(nb_path, as_version=4), _PARAMETERS["budget"])
+    try:
+        return budgets.plan_id(number, budget)
+    except (TypeError, ValueError):
+        return None  # no budget, or one the notebook will refuse itself
 
 
 def _stamp(path: Path):
@@ -644,14 +670,15 @@ def _record_stops(client, notebook=None):
 class _Sitting:
     """One execution of one notebook into a results folder: a line when it starts, one when it
     ends, and one every ``heartbeat_s`` seconds in between, so that a process killed outright
-    (no end line) still tells how long it ran, to within a heartbeat."""
+    (no end line) still tells how long it ran, to within a heartbeat. The start line records the
+    notebook's ``plan`` (:func:`_plan_of`) where it has one."""
 
-    def __init__(self, folder, notebook: str, heartbeat_s: float = 60.0):
+    def __init__(self, folder, notebook: str, heartbeat_s: float = 60.0, plan: str | None = None):
         self.path = None if folder is None else Path(folder) / SITTINGS_LOG
         self.run = uuid.uuid4().hex[:12]
         self.notebook = notebook
         self.started = time.time()
-        self._write(event="start")
+        self._write(event="start", **({} if plan is None else {"plan": plan}))
         self._ended = threading.Event()
         if self.path is not None:
             threading.Thread(target=self._beat, args=(heartbeat_s,), daemon=True).start()

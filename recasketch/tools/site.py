@@ -48,7 +48,7 @@ from nbconvert.preprocessors import Preprocessor
 
 from .. import config
 from ..study import published
-from ..study.report import sittings
+from ..study.report import of_another_plan, sittings
 from ..tuning.search import SearchResult
 from ..utils import duration
 from .execute import RUN_METADATA, describe_machine
@@ -383,8 +383,13 @@ def run_header(nb, notebook) -> dict:
         "Data": data_description(nb) or record.get("data") or "not recorded",
         "Budget": record.get("budget") or "not recorded",
         "Machine": describe_machine(machine) if machine else "not recorded",
-        "Wall time": _wall_time(record.get("seconds"), sittings(notebook.parent, notebook.name)),
+        "Wall time": _wall_time(record.get("seconds"), _own_plan(sittings(notebook.parent, notebook.name))),
     }
+
+
+def _own_plan(table):
+    """The sittings of the plan that the last one ran: earlier plans' are not what it resumed from."""
+    return table if table.empty else table[~of_another_plan(table, table["plan"].iloc[-1])]
 
 
 class Headline(NamedTuple):

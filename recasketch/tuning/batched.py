@@ -18,12 +18,19 @@ which call finished first, so a pipelined search is as reproducible as a batched
 points are not the same as the batched search's).
 
 It keeps :func:`~recasketch.tuning.search.resumable_search`'s contract: the same JSON-lines log
-(each call appended as it finishes, numbered in the order calls finish), the same
-resume (a rerun reads the log, tells the optimizer every logged call and runs only the
-calls still missing), the same :class:`~recasketch.tuning.search.SearchResult`, and a call that
+(each call appended as it finishes, numbered in the order calls finish), a resume that
+runs only the calls still missing, the same :class:`~recasketch.tuning.search.SearchResult`, and a call that
 raises :class:`~recasketch.tuning.search_log.FitFailed` (a diverged LightFM fit) logged as failed
 and scored :data:`~recasketch.tuning.search_log.WORST_VALUE`. A log written by one search can be
 resumed by the other.
+
+A batch is told in the order it was proposed, whatever order its calls finish in. A resumed
+batched search replays its log: it proposes the batches again from the same seed and
+tells each proposal found in the log its logged value, so it goes on with the proposals an
+uninterrupted run would have made. A log these batches did not make (the serial or the
+pipelined search's, another seed or batch size) is told to the optimizer at once, as the
+pipelined search always does, and the search goes on from a seed derived from the calls
+done.
 
 The serial search stays the way to reproduce the post; a batch of ``n_points`` makes
 proposals from less information than ``n_points`` serial calls, so at equal calls it
@@ -140,44 +147,91 @@ def batched_search(objective: Callable[[dict], Mapping], space: Mapping, n_calls
         n_resumed = len(done)
         # On copies, as a Gaussian process rescales its dimensions in place. skopt refuses a surrogate
         # and an acq_optimizer that do not go together; a log this refused start began is removed.
-        optimizer = Optimizer(copy.deepcopy(dims), base_estimator, n_initial_points=len(starts) + n_initial_points,
-                              acq_func=acq_func, acq_optimizer=acq_optimizer,
-                              random_state=resume_seed(random_state, len(done)))
-        if done:
-            optimizer.tell([point_of(dims, r["params"]) for r in done], [r["objective"] for r in done])
-        pending_starts = starts[sum(r["origin"] == "x0" for r in done):]
-        run = _run_pipelined if pipelined else _run_batches
-        run(objective, optimizer, done, pending_starts, n_calls, dims, target, scheduler, n_points, strategy,
-            time_budget_s, log_path, progress)
+        def new_optimizer(seed):
+            return Optimizer(copy.deepcopy(dims), base_estimator, n_initial_points=len(starts) + n_initial_points,
+                             acq_func=acq_func, acq_optimizer=acq_optimizer, random_state=seed)
+
+        def resumed_optimizer():
+            """An optimizer told every logged call at once, seeded anew so its random points are others."""
+            optimizer = new_optimizer(resume_seed(random_state, len(done)))
+            if done:
+                optimizer.tell([point_of(dims, r["params"]) for r in done], [r["objective"] for r in done])
+            return optimizer, starts[sum(r["origin"] == "x0" for r in done):]
+
+        if pipelined:
+            optimizer, pending_starts = resumed_optimizer()
+            _run_pipelined(objective, optimizer, done, pending_starts, n_calls, dims, target, scheduler, n_points,
+                           strategy, time_budget_s, log_path, progress)
+        else:
+            optimizer = _run_batches(objective, new_optimizer(random_state), resumed_optimizer, done, list(starts),
+                                     n_calls, dims, target, scheduler, n_points, strategy, time_budget_s, log_path,
+                                     progress)
     result = optimizer.get_result() if optimizer.Xi else None
     return SearchResult(calls_frame(done, names), result, n_resumed)
 
 
-def _run_batches(objective, optimizer, done: list, pending_starts: list, n_calls: int, dims, target: str, scheduler,
-                 n_points, strategy: str, time_budget_s, log_path, progress: bool) -> None:
-    """Ask, evaluate on the cluster and tell, batch after batch, until ``n_calls`` calls are ``done``
-    (each logged as it finishes) or ``time_budget_s`` has passed."""
+def _run_batches(objective, optimizer, resumed_optimizer, done: list, pending_starts: list, n_calls: int, dims,
+                 target: str, scheduler, n_points, strategy: str, time_budget_s, log_path, progress: bool):
+    """Ask, evaluate on the cluster and tell, batch after batch, until ``n_calls`` calls are told
+    (each logged as it finishes) or ``time_budget_s`` has passed; return the optimizer.
+
+    Each batch is told in the order it was proposed, whatever order its calls finish in, so
+    the proposals depend only on the seed and the values. The calls already in the log
+    (``done``) are replayed: ``optimizer``, freshly seeded, proposes the batches again, and
+    each proposal found in the log is told its logged value instead of running again, so a
+    resumed search makes the proposals an uninterrupted one would. A log that these batches
+    did not make (another design, seed or batch size) is told at once to the optimizer
+    ``resumed_optimizer()`` returns, as ``(optimizer, x0 points still pending)``.
+    """
     names = [d.name for d in dims]
     client = _client(scheduler)
     batch_size = n_points or cluster.n_workers(client)
     shared = cluster.Shared(client, objective=objective)  # sent to the workers once, at the first batch
     bar = progress_bar(n_calls, len(done), progress)
+    logged = {}  # the log's calls not yet told, by their parameters
+    for record in done:
+        logged.setdefault(_params_key(record["params"]), []).append(record)
+    told = 0
     started = time.perf_counter()
     try:
-        while len(done) < n_calls:
+        while told < n_calls:
             if time_budget_s is not None and time.perf_counter() - started >= time_budget_s:
                 break
-            size = min(batch_size, n_calls - len(done))
-            calls, pending_starts = _propose(optimizer, pending_starts, size, strategy, names)
-            first = len(done)
-            cluster.map_unordered(client, evaluate_call, calls,
-                                  lambda call, result: log_call(done, result, log_path, bar, target),
-                                  shared=shared, common={"target": target})
-            batch = done[first:]
-            optimizer.tell([point_of(dims, r["params"]) for r in batch], [r["objective"] for r in batch])
+            size = min(batch_size, n_calls - told)
+            calls, still_pending = _propose(optimizer, pending_starts, size, strategy, names)
+            keys = [_params_key(call["params"]) for call in calls]
+            if logged and not any(key in logged for key in keys):
+                optimizer, pending_starts = resumed_optimizer()  # not this search's batches
+                logged, told = {}, len(done)
+                continue
+            pending_starts = still_pending
+            records = [logged[key].pop(0) if logged.get(key) else None for key in keys]
+            logged = {key: rest for key, rest in logged.items() if rest}
+            new = [call for call, record in zip(calls, records) if record is None]
+            if new:
+                ran = {}
+                cluster.map_unordered(client, evaluate_call, new,
+                                      lambda call, result: ran.setdefault(
+                                          _params_key(call["params"]), []).append(
+                                          log_call(done, result, log_path, bar, target)),
+                                      shared=shared, common={"target": target})
+                if sum(map(len, ran.values())) < len(new):
+                    break  # a call did not come back: the log keeps what did
+                records = [record if record is not None else ran[key].pop(0) for key, record in zip(keys, records)]
+            optimizer.tell([point_of(dims, r["params"]) for r in records], [r["objective"] for r in records])
+            told += len(records)
+        rest = [record for records in logged.values() for record in records]
+        if rest:  # logged calls beyond n_calls
+            optimizer.tell([point_of(dims, r["params"]) for r in rest], [r["objective"] for r in rest])
     finally:
         bar.close()
         shared.release()
+    return optimizer
+
+
+def _params_key(params: Mapping) -> tuple:
+    """A call's parameters as a hashable key, the same for a proposal and its logged record."""
+    return tuple(sorted((name, repr(plain(value))) for name, value in params.items()))
 
 
 def _run_pipelined(objective, optimizer, done: list, pending_starts: list, n_calls: int, dims, target: str,

@@ -71,6 +71,8 @@ class _Call(NamedTuple):
     epochs_used: int | None
     epochs_trained: int
     reason: str | None = None
+    model: object = None  # the model at epochs_used, where the objective keeps it
+    fit_seconds: float | None = None  # how long it trained to get there
 
 
 class _Objective(LightFMObjective):
@@ -83,10 +85,11 @@ class _Objective(LightFMObjective):
     """
 
     def __init__(self, train, validation, users=None, k=5, item_features=None, loss="warp",
-                 num_threads=1, random_state=2016, exclude_train=False):
+                 num_threads=1, random_state=2016, exclude_train=False, keep_model=False):
         super().__init__(train, validation, users=users, k=k, item_features=item_features,
                          loss=loss, num_threads=num_threads, random_state=random_state)
         self.exclude = self.train.tocsr() if exclude_train else None
+        self.keep_model = keep_model
 
     def p_at_k(self, model) -> float:
         """Validation p@k of a fitted ``model``; FitFailed where it means nothing (see
@@ -96,19 +99,26 @@ class _Objective(LightFMObjective):
     def full_fit(self, point: Mapping) -> _Call:
         """Train ``point["epochs"]`` epochs from scratch and score once (strategies a and c)."""
         epochs = int(point["epochs"])
-        return _Call(self.p_at_k(self.fit(point)), epochs, epochs)
+        start = time.perf_counter()
+        model = self.fit(point)
+        fit_seconds = time.perf_counter() - start
+        return _Call(self.p_at_k(model), epochs, epochs, None, model if self.keep_model else None, fit_seconds)
 
     def curve(self, point: Mapping, epochs: list[int], patience: int) -> _Call:
         """Train ``point`` along its learning curve and keep its best checkpoint (strategy b),
         as :func:`recasketch.tuning.objectives.best_checkpoint` does."""
-        best = best_checkpoint(self, point, epochs, patience, {"p@k": (self.test, self.exclude)})
-        return _Call(float(best.scores["p@k"]), best.epochs, best.epochs_trained, best.reason)
+        best = best_checkpoint(self, point, epochs, patience, {"p@k": (self.test, self.exclude)},
+                               keep_model=self.keep_model)
+        return _Call(float(best.scores["p@k"]), best.epochs, best.epochs_trained, best.reason, best.model,
+                     best.fit_seconds)
 
 
 class _Recorder:
-    """The objective handed to ``resumable_search``: runs one call, times and records it."""
+    """The objective handed to ``resumable_search``: runs one call, times and records it, and hands
+    each call that reaches the best so far (a tie too) to ``on_best``."""
 
-    def __init__(self, strategy, run, names, start, bar, time_budget_s):
+    def __init__(self, strategy, run, names, start, bar, time_budget_s, on_best=None):
+        self.on_best = on_best
         self.strategy = strategy
         self.time_budget_s = time_budget_s
         self.run = run
@@ -128,8 +138,11 @@ class _Recorder:
             call = _Call(-WORST_VALUE + 0.0, None, trained, str(err))
             status = "failed"
         end = time.perf_counter()
-        if status == "ok" and not call.value <= self.best:
+        if status == "ok" and not call.value < self.best:  # a tie reaches the best too
             self.best = call.value
+            if self.on_best is not None:
+                self.on_best({**{n: point[n] for n in self.names}, "epochs": int(call.epochs_used)}, call.model,
+                             call.fit_seconds)
         self.rows.append({
             "strategy": self.strategy, "call": len(self.rows), **{n: point[n] for n in self.names},
             "epochs_used": call.epochs_used, "epochs_trained": call.epochs_trained,
@@ -188,7 +201,7 @@ def _epochs_high(space: Mapping, strategy: str) -> int:
 
 
 def _search(strategy, run, train, validation, users, space, time_budget_s, max_calls,
-            n_initial_points, k, num_threads, item_features, exclude_train, progress, seed):
+            n_initial_points, k, num_threads, item_features, exclude_train, progress, seed, on_best=None):
     """Run ``run`` (an :class:`_Objective` method) under ``forest_minimize`` until out of budget.
 
     ``n_initial_points=None`` makes every point a random one: skopt's Optimizer then
@@ -202,7 +215,8 @@ def _search(strategy, run, train, validation, users, space, time_budget_s, max_c
         n_initial_points = n_calls
     n_initial_points = min(check_count(n_initial_points, "n_initial_points", low=0), n_calls)
     objective = _Objective(train, validation, users=users, k=k, item_features=item_features,
-                           num_threads=num_threads, random_state=seed, exclude_train=exclude_train)
+                           num_threads=num_threads, random_state=seed, exclude_train=exclude_train,
+                           keep_model=on_best is not None)
     names = [name for name in space if name != "epochs"]
     if time_budget_s is None:
         bar = tqdm(total=n_calls, unit="call", desc=strategy, disable=not progress)
@@ -211,7 +225,7 @@ def _search(strategy, run, train, validation, users, space, time_budget_s, max_c
                    bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
     start = time.perf_counter()
     recorder = _Recorder(strategy, lambda point: run(objective, point), names, start, bar,
-                         time_budget_s)
+                         time_budget_s, on_best)
 
     def spent(result) -> bool:  # skopt calls it after each call; True stops the search
         return time_budget_s is not None and time.perf_counter() - start >= time_budget_s
@@ -230,7 +244,7 @@ def _search(strategy, run, train, validation, users, space, time_budget_s, max_c
 def forest_search(train, validation, users, space: Mapping, time_budget_s=None, max_calls=None,
                   n_initial_points: int = 10, k: int = 5, num_threads: int = 1,
                   item_features=None, exclude_train: bool = False, progress: bool = True,
-                  random_state=2016) -> pd.DataFrame:
+                  random_state=2016, on_best=None) -> pd.DataFrame:
     """Post 2's search: ``forest_minimize`` with ``epochs`` a dimension, one full fit per call.
 
     Parameters
@@ -268,6 +282,13 @@ def forest_search(train, validation, users, space: Mapping, time_budget_s=None, 
     random_state : int, default=2016
         Seed of the minimiser and of LightFM (every call's model gets the same seed, as
         in post 2). ``None`` or a Generator draws one int seed from it.
+    on_best : callable, default=None
+        Called after each call that reaches the best value so far (a tie too, so that the
+        last of equal calls is kept as well), as ``on_best(point,
+        model, fit_seconds)``: the call's parameters with ``epochs`` the epochs it used,
+        its model at those epochs, and the seconds it trained (the time it takes counts
+        against ``time_budget_s``). :class:`recasketch.study.experiment.KeepWarp` keeps the
+        model where ``fit_warp`` finds it, so the search's best point is not trained again.
 
     Returns
     -------
@@ -284,12 +305,12 @@ def forest_search(train, validation, users, space: Mapping, time_budget_s=None, 
     _epochs_high(space, "forest")
     return _search("forest", _Objective.full_fit, train, validation, users, space, time_budget_s,
                    max_calls, n_initial_points, k, num_threads, item_features, exclude_train,
-                   progress, _int_seed(random_state))
+                   progress, _int_seed(random_state), on_best)
 
 
 def random_search(train, validation, users, space: Mapping, time_budget_s=None, max_calls=None,
                   k: int = 5, num_threads: int = 1, item_features=None, exclude_train: bool = False,
-                  progress: bool = True, random_state=2016) -> pd.DataFrame:
+                  progress: bool = True, random_state=2016, on_best=None) -> pd.DataFrame:
     """Random search over the full space, one full fit per call.
 
     Parameters and the frame returned are those of :func:`forest_search` (with
@@ -300,14 +321,14 @@ def random_search(train, validation, users, space: Mapping, time_budget_s=None, 
     _epochs_high(space, "random")
     return _search("random", _Objective.full_fit, train, validation, users, space, time_budget_s,
                    max_calls, None, k, num_threads, item_features, exclude_train, progress,
-                   _int_seed(random_state))
+                   _int_seed(random_state), on_best)
 
 
 def learning_curve_search(train, validation, users, space: Mapping, time_budget_s=None,
                           max_calls=None, step: int = 10, max_epochs: int | None = None,
                           patience: int = 3, n_initial_points: int = 10, k: int = 5,
                           num_threads: int = 1, item_features=None, exclude_train: bool = False,
-                          progress: bool = True, random_state=2016) -> pd.DataFrame:
+                          progress: bool = True, random_state=2016, on_best=None) -> pd.DataFrame:
     """``forest_minimize`` over the space without ``epochs``; a point scores its best checkpoint.
 
     A point is trained once, ``step`` epochs at a time (``fit_partial``), and scored on
@@ -335,8 +356,9 @@ def learning_curve_search(train, validation, users, space: Mapping, time_budget_
     patience : int, default=3
         Checkpoints without improvement before the curve stops.
     train, validation, users, space, time_budget_s, max_calls, n_initial_points, k, \
-num_threads, item_features, exclude_train, progress, random_state
-        As in :func:`forest_search`. ``space`` may hold ``epochs`` (it is dropped from
+num_threads, item_features, exclude_train, progress, random_state, on_best
+        As in :func:`forest_search` (``on_best`` gets the model at the call's best
+        checkpoint). ``space`` may hold ``epochs`` (it is dropped from
         the search) or not (then give ``max_epochs``).
 
     Returns
@@ -362,7 +384,7 @@ num_threads, item_features, exclude_train, progress, random_state
 
     return _search("learning curve", run, train, validation, users, searched, time_budget_s,
                    max_calls, n_initial_points, k, num_threads, item_features, exclude_train,
-                   progress, _int_seed(random_state))
+                   progress, _int_seed(random_state), on_best)
 
 
 #: The strategies by name, in the order :func:`compare_strategies` runs them.
@@ -378,7 +400,8 @@ def compare_strategies(train, validation, users, space: Mapping, time_budget_s=N
                        max_epochs: int | None = None, patience: int = 3,
                        n_initial_points: int = 10, k: int = 5, num_threads: int = 1,
                        item_features=None, exclude_train: bool = False, progress: bool = True,
-                       random_state=2016, cache_dir=None, side_by_side: bool = False) -> pd.DataFrame:
+                       random_state=2016, cache_dir=None, side_by_side: bool = False,
+                       on_best=None) -> pd.DataFrame:
     """Run each strategy with the same budget, space, split and seed; stack their calls.
 
     Parameters
@@ -404,6 +427,9 @@ item_features, exclude_train, progress, random_state
         gets the same wall time and the same share of the machine (two thirds of a core
         each, three strategies on two cores), and the comparison takes one budget of wall
         time instead of one per strategy. Their progress bars are not shown.
+    on_best : callable, default=None
+        Given to every strategy (see :func:`forest_search`), so that each strategy's best call
+        keeps its model; side by side, it runs in the strategy's process and must pickle.
 
     Returns
     -------
@@ -424,13 +450,14 @@ item_features, exclude_train, progress, random_state
     cluster.close_local()
     shared = dict(time_budget_s=time_budget_s, max_calls=max_calls, k=k, num_threads=num_threads,
                   item_features=item_features, exclude_train=exclude_train, progress=progress,
-                  random_state=seed)
+                  random_state=seed, on_best=on_best)
     options = {"forest": dict(n_initial_points=n_initial_points),
                "learning curve": dict(n_initial_points=n_initial_points, step=step,
                                       max_epochs=max_epochs, patience=patience),
                "random": {}}
     data = cache.fingerprint(train, validation, None if users is None else np.asarray(users), item_features)
-    settings = {name: value for name, value in shared.items() if name not in ("progress", "item_features")}
+    settings = {name: value for name, value in shared.items()
+                if name not in ("progress", "item_features", "on_best")}
     space_text = describe_space(dimensions(space))
     stored = {}
     for name in strategies:
