@@ -78,13 +78,14 @@ class SearchBudget(NamedTuple):
 #: The searches of the ``full`` budget: calls, random starting points, checkpoint step and patience.
 #: Sized from the costs measured on the full-size synthetic preset (notebook 02's split, 2 cores,
 #: 1 LightFM thread per fit, two fits at once): one WARP epoch takes 1.5-3 s, about 2.5x that with
-#: identity + tags, and a curve trains 40-150 epochs; 12 calls cost about 20 min, the 6 with tags
-#: about 25 min.
+#: identity + tags, and a curve trains 40-150 epochs. Notebook 02's run from nothing took 33 min for
+#: the 12 calls and 19 min for the 6 with tags.
 _FULL_SEARCHES = {False: (12, 4, 10, 3), True: (6, 2, 10, 3)}
 
 #: The last checkpoint of a ``full`` learning curve (post 2's space goes to 260 epochs). A curve
 #: still rising there is at a learning rate too low to pay for itself at this scale.
 FULL_MAX_EPOCHS = 150
+
 
 def als_grid(budget: str) -> dict:
     """The ALS parameter grid searched at ``budget``."""
