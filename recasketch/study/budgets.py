@@ -28,8 +28,12 @@ from ..config import BUDGETS, check_budget
 from ..utils import duration
 from . import published
 
-__all__ = ["BUDGETS", "FULL_MAX_EPOCHS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget", "StudyBudget", "als_grid",
-           "check_budget", "describe", "plan", "plan_id", "scale_out", "study", "warp_search"]
+__all__ = ["BUDGETS", "FULL_MAX_EPOCHS", "NOTEBOOKS", "SEARCH_METHODS", "ScaleOutPlan", "SearchBudget",
+           "StudyBudget", "als_grid", "check_budget", "describe", "plan", "plan_id", "scale_out", "study",
+           "warp_search"]
+
+#: The notebooks whose work the budgets set, by number (see :func:`describe` and :func:`plan`).
+NOTEBOOKS = ("01", "02", "03", "04", "05")
 
 #: The ALS grid of notebook 01 (and of notebook 02's ALS baseline) at each budget.
 _ALS_GRIDS = {

@@ -177,10 +177,6 @@ def describe_sittings(table, this_run_seconds: float) -> str:
     return sentence + "."
 
 
-#: The notebooks whose plans :mod:`recasketch.study.budgets` sets, by number.
-_NOTEBOOKS = ("01", "02", "03", "04", "05")
-
-
 def full_size_cost(notebook: str, folder=None, this_run: bool = False) -> str:
     """A sentence on what ``notebook`` cost at ``full`` on the full-size synthetic preset.
 
@@ -199,15 +195,15 @@ def full_size_cost(notebook: str, folder=None, this_run: bool = False) -> str:
     """
     folder = Path(folder) if folder is not None else config.RESULTS_DIR / "synthetic-full"
     table = sittings(folder, notebook)
-    current = budgets.plan_id(notebook[:2], "full") if notebook[:2] in _NOTEBOOKS else None
-    other_plan = of_another_plan(table, current).any()
-    table = table[~of_another_plan(table, current)].reset_index(drop=True)
+    current = budgets.plan_id(notebook[:2], "full") if notebook[:2] in budgets.NOTEBOOKS else None
+    other = of_another_plan(table, current)
+    table = table[~other].reset_index(drop=True)
     done = table.index[table["status"] == "completed"]
     if not len(done):
         if this_run:
             return ("This is the full-size run computing its results: `sittings.jsonl` beside it records how "
                     "long it takes, and the rendered page says it.")
-        earlier = " with its present plan; earlier runs computed another" if other_plan else ""
+        earlier = " with its present plan; earlier runs computed another" if other.any() else ""
         return (f"Not yet run at `full` on the full-size preset{earlier} "
                 f"(`make results DATA=synthetic-full NOTEBOOKS=notebooks/{notebook}`).")
     last = table.loc[done, "seconds"].idxmax()

@@ -456,7 +456,7 @@ def _plan_of(nb_path: Path, environ=None) -> str | None:
     """
     environ = os.environ if environ is None else environ
     number = nb_path.name[:2]
-    if not (number.isdigit() and "01" <= number <= "05"):
+    if number not in budgets.NOTEBOOKS:
         return None
     budget = environ.get(_PARAMETERS["budget"])
     if not budget and nb_path.exists():

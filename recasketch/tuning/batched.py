@@ -209,14 +209,13 @@ def _run_batches(objective, optimizer, resumed_optimizer, done: list, pending_st
             logged = {key: rest for key, rest in logged.items() if rest}
             new = [call for call, record in zip(calls, records) if record is None]
             if new:
-                ran = {}
-                cluster.map_unordered(client, evaluate_call, new,
-                                      lambda call, result: ran.setdefault(
-                                          _params_key(call["params"]), []).append(
-                                          log_call(done, result, log_path, bar, target)),
-                                      shared=shared, common={"target": target})
-                if sum(map(len, ran.values())) < len(new):
-                    break  # a call did not come back: the log keeps what did
+                ran = {}  # this batch's new records, by their parameters
+
+                def finished(call, result):
+                    ran.setdefault(_params_key(call["params"]), []).append(log_call(done, result, log_path, bar,
+                                                                                    target))
+
+                cluster.map_unordered(client, evaluate_call, new, finished, shared=shared, common={"target": target})
                 records = [record if record is not None else ran[key].pop(0) for key, record in zip(keys, records)]
             optimizer.tell([point_of(dims, r["params"]) for r in records], [r["objective"] for r in records])
             told += len(records)

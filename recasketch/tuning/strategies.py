@@ -138,13 +138,13 @@ class _Recorder:
             call = _Call(-WORST_VALUE + 0.0, None, trained, str(err))
             status = "failed"
         end = time.perf_counter()
+        params = {n: point[n] for n in self.names}
         if status == "ok" and not call.value < self.best:  # a tie reaches the best too
             self.best = call.value
             if self.on_best is not None:
-                self.on_best({**{n: point[n] for n in self.names}, "epochs": int(call.epochs_used)}, call.model,
-                             call.fit_seconds)
+                self.on_best({**params, "epochs": int(call.epochs_used)}, call.model, call.fit_seconds)
         self.rows.append({
-            "strategy": self.strategy, "call": len(self.rows), **{n: point[n] for n in self.names},
+            "strategy": self.strategy, "call": len(self.rows), **params,
             "epochs_used": call.epochs_used, "epochs_trained": call.epochs_trained,
             "value": call.value, "seconds": end - began, "elapsed": end - self.start,
             "best_so_far": self.best, "status": status, "reason": call.reason,
