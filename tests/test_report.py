@@ -102,6 +102,12 @@ def test_search_method_note_is_written_from_notebook_04s_tables(tmp_path):
                                 search_calls=6)
     assert costed.count("Use learning curve") == 1
     assert "; the full search above spent 60 min fitting and scoring its 6 calls." in costed
+    # every call of forest diverged (a short budget on a small dataset): no score to reach, and no crash
+    diverged = calls.assign(status=["failed", "failed", "ok", "ok", "ok"], value=[0.0, 0.0, 0.031, 0.032, 0.01])
+    note = search_method_note(diverged, table.set_index("strategy").drop("forest"))
+    assert ("Forest ended its 15 min without a successful call (every one diverged), so it set no validation p@k "
+            "for learning curve to reach. With no score of forest's, the test of that fraction cannot be made "
+            "here.") in note
     table.loc[0, ["test p@5 mean", "test p@5 low", "test p@5 high"]] = [0.05, 0.045, 0.055]   # forest clearly best
     table.to_csv(tmp_path / STRATEGY_TABLE, index=False)
     assert search_method_note(folder=tmp_path).endswith(

@@ -271,6 +271,8 @@ def _within_a_fifth(calls: pd.DataFrame, used: str, n_initial_points: int) -> st
     """Whether ``used`` reached forest's final validation score within :data:`REACH_FRACTION` of the
     comparison's time and, where it did not, which strategy did and what forest's best was."""
     reach = strategies.time_to_reach(calls, used)
+    if reach["target"] is None:
+        return "With no score of forest's, the test of that fraction cannot be made here."
     if reach["fraction"] is not None and reach["fraction"] <= REACH_FRACTION:
         return f"That is within the {REACH_FRACTION:.0%} of the time the method is held to."
     ok = calls[calls["status"] == "ok"]

@@ -658,9 +658,10 @@ def time_to_reach(calls: pd.DataFrame, strategy: str, reference: str = "forest")
     Returns
     -------
     dict
-        ``target`` (the reference's final best), ``budget`` (the longest clock of the two),
-        ``seconds`` (the end of ``strategy``'s first call at or above the target, ``None``
-        when it never got there) and ``fraction`` (``seconds / budget``, or ``None``).
+        ``target`` (the reference's final best; ``None`` when none of its calls succeeded, so
+        there is nothing to reach), ``budget`` (the longest clock of the two), ``seconds`` (the
+        end of ``strategy``'s first call at or above the target, ``None`` when it never got
+        there) and ``fraction`` (``seconds / budget``, or ``None``).
 
     Examples
     --------
@@ -674,8 +675,11 @@ def time_to_reach(calls: pd.DataFrame, strategy: str, reference: str = "forest")
         if name not in set(calls["strategy"]):
             raise ValueError(f"No calls of {name!r} in this comparison: it has {sorted(set(calls['strategy']))}.")
     ok = calls[calls["status"] == "ok"]
-    target = float(ok.loc[ok["strategy"] == reference, "value"].max())
     budget = float(calls.loc[calls["strategy"].isin([strategy, reference]), "elapsed"].max())
+    scored = ok.loc[ok["strategy"] == reference, "value"]
+    if scored.empty:  # every call of the reference failed (diverged): it ended with no score
+        return {"target": None, "budget": budget, "seconds": None, "fraction": None}
+    target = float(scored.max())
     mine = ok[(ok["strategy"] == strategy) & (ok["value"] >= target)].sort_values("elapsed")
     seconds = float(mine["elapsed"].iloc[0]) if len(mine) else None
     return {"target": target, "budget": budget, "seconds": seconds,
@@ -694,6 +698,9 @@ def reach_sentence(calls: pd.DataFrame, strategy: str, reference: str = "forest"
     'learning curve did not reach the validation p@k that forest ended its 17 min with (0.3000).'
     """
     reach = time_to_reach(calls, strategy, reference)
+    if reach["target"] is None:
+        return (f"{reference} ended its {duration(reach['budget'])} without a successful call (every one "
+                f"diverged), so it set no validation p@k for {strategy} to reach.")
     where = f"the validation p@k that {reference} ended its {duration(reach['budget'])} with ({reach['target']:.4f})"
     if reach["seconds"] is None:
         return f"{strategy} did not reach {where}."
