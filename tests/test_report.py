@@ -112,3 +112,22 @@ def test_search_method_note_is_written_from_notebook_04s_tables(tmp_path):
     table.to_csv(tmp_path / STRATEGY_TABLE, index=False)
     assert search_method_note(folder=tmp_path).endswith(
         "That comparison recommends forest, not learning curve.")
+
+
+def test_notebook_04s_parameters_prose_states_the_full_budgets_counts():
+    """The Parameters cell is written by hand: it must name the counts ``budgets.study("full")`` sets."""
+    import json
+
+    from recasketch.config import PROJ_ROOT
+    from recasketch.study import budgets
+
+    plan = budgets.study("full")
+    expected = [f"{len(budgets.ParameterGrid(plan.als_grid))}-setting slice of post 1's ALS grid",
+                f"with {plan.search_calls()[0]} and {plan.search_calls(side_information=True)[0]} calls",
+                f"{plan.strategy_seconds / 60:.0f} minutes of wall time for each search strategy"]
+    for path in (PROJ_ROOT / "notebooks" / "04_evaluation_study.ipynb",
+                 PROJ_ROOT / "data" / "results" / "synthetic-full" / "04_evaluation_study.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").replace("\n", " ")
+        for phrase in expected:
+            assert phrase in prose, f"{path.name}: {phrase!r}"
