@@ -131,3 +131,17 @@ def test_notebook_04s_parameters_prose_states_the_full_budgets_counts():
         prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").replace("\n", " ")
         for phrase in expected:
             assert phrase in prose, f"{path.name}: {phrase!r}"
+
+
+def test_notebook_05s_prose_states_the_full_budgets_search_calls():
+    import json
+
+    from recasketch.config import PROJ_ROOT
+    from recasketch.study import budgets
+
+    phrase = f"searches of {budgets.scale_out('full').search_calls} short calls over two seeds"
+    for path in (PROJ_ROOT / "notebooks" / "05_scale_out.ipynb",
+                 PROJ_ROOT / "data" / "results" / "synthetic-full" / "05_scale_out.ipynb"):
+        cells = json.loads(path.read_text())["cells"]
+        prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").replace("\n", " ")
+        assert phrase in prose, f"{path.name}: {phrase!r}"
