@@ -431,8 +431,8 @@ def bench_search(inter, split, data_dir: Path, n_calls: int, log_path: Path, num
                               random_state=0)
     calls = result.calls
     per_epoch = calls["seconds"] / calls["epochs"]
-    print(f"\nPost 2's search without features: {len(calls)} calls ({result.n_resumed} read back from "
-          f"{log_path}), {result.n_failed} failed, LightFM num_threads={num_threads}")
+    print(f"\nPost 2's search without features: {len(calls)} calls ({result.n_resumed} read back from its log "
+          f"in {Path(log_path).parent}/), {result.n_failed} failed, LightFM num_threads={num_threads}")
     print(f"mean {calls['seconds'].mean():.1f} s per call (median {calls['seconds'].median():.1f} s), "
           f"mean epochs {calls['epochs'].mean():.0f}, {per_epoch.median():.2f} s per epoch (median)")
     best = result.best
