@@ -114,34 +114,35 @@ def test_search_method_note_is_written_from_notebook_04s_tables(tmp_path):
         "That comparison recommends forest, not learning curve.")
 
 
-def test_notebook_04s_parameters_prose_states_the_full_budgets_counts():
-    """The Parameters cell is written by hand: it must name the counts ``budgets.study("full")`` sets."""
+def _prose_of(name: str) -> dict:
+    """The markdown of notebook ``name``, as one line of text, in the source and in the committed full-size run."""
     import json
 
     from recasketch.config import PROJ_ROOT
+
+    texts = {}
+    for path in (PROJ_ROOT / "notebooks" / name, PROJ_ROOT / "data" / "results" / "synthetic-full" / name):
+        cells = json.loads(path.read_text())["cells"]
+        texts[path] = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").replace("\n", " ")
+    return texts
+
+
+def test_notebook_04s_parameters_prose_states_the_full_budgets_counts():
+    """The Parameters cell is written by hand: it must name the counts ``budgets.study("full")`` sets."""
     from recasketch.study import budgets
 
     plan = budgets.study("full")
     expected = [f"{len(budgets.ParameterGrid(plan.als_grid))}-setting slice of post 1's ALS grid",
                 f"with {plan.search_calls()[0]} and {plan.search_calls(side_information=True)[0]} calls",
                 f"{plan.strategy_seconds / 60:.0f} minutes of wall time for each search strategy"]
-    for path in (PROJ_ROOT / "notebooks" / "04_evaluation_study.ipynb",
-                 PROJ_ROOT / "data" / "results" / "synthetic-full" / "04_evaluation_study.ipynb"):
-        cells = json.loads(path.read_text())["cells"]
-        prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").replace("\n", " ")
+    for path, prose in _prose_of("04_evaluation_study.ipynb").items():
         for phrase in expected:
-            assert phrase in prose, f"{path.name}: {phrase!r}"
+            assert phrase in prose, f"{path}: {phrase!r}"
 
 
 def test_notebook_05s_prose_states_the_full_budgets_search_calls():
-    import json
-
-    from recasketch.config import PROJ_ROOT
     from recasketch.study import budgets
 
     phrase = f"searches of {budgets.scale_out('full').search_calls} short calls over two seeds"
-    for path in (PROJ_ROOT / "notebooks" / "05_scale_out.ipynb",
-                 PROJ_ROOT / "data" / "results" / "synthetic-full" / "05_scale_out.ipynb"):
-        cells = json.loads(path.read_text())["cells"]
-        prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").replace("\n", " ")
-        assert phrase in prose, f"{path.name}: {phrase!r}"
+    for path, prose in _prose_of("05_scale_out.ipynb").items():
+        assert phrase in prose, f"{path}: {phrase!r}"
